@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""go.py: the control-room driver of MAUS Online.
+
+Reads the configuration (conf/defaults.toml < --configuration_file < --key value), builds
+the input, transform chain, reducers and outputs through the module registry, and runs the
+chosen dataflow. ``python go.py --help`` lists every configuration key.
+
+Exit status: 0 done, 1 the run failed, 2 configuration error, 130 interrupted by Ctrl-C.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from maus_online import __version__
+from maus_online.configuration import load_configuration
+from maus_online.dataflows import DATAFLOWS, ProgressDisplay, RunStatistics, assemble, format_summary
+from maus_online.errors import ConfigurationError, MausError
+from maus_online.registry import build_default_registry
+from maus_online.specification import format_specification
+
+EXIT_FAILED, EXIT_CONFIGURATION, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        config = load_configuration(argv)
+        logging.basicConfig(level=config["log_level"],
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        stages = assemble(config, build_default_registry())
+    except ConfigurationError as exc:
+        print(f"go.py: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    print(f"MAUS Online {__version__}: {config['type_of_dataflow']}, "
+          f"input {config['inputter']}, transform {format_specification(stages.specification)}",
+          flush=True)
+    stats = RunStatistics()
+    progress = ProgressDisplay(stats, enabled=config["progress"])
+    try:
+        DATAFLOWS[config["type_of_dataflow"]](stages, config, stats, progress)
+    except ConfigurationError as exc:  # raised by a module's birth
+        print(f"go.py: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    except MausError as exc:
+        print(f"go.py: the run failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:  # a second Ctrl-C while the run was being closed
+        stats.interrupted = True
+    print(format_summary(stats), flush=True)
+    return EXIT_INTERRUPTED if stats.interrupted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The merge side of every dataflow: reducers and outputs, fed transformed spills in order.
+
+:class:`MergeOutput` keeps the run boundaries (DESIGN §2): reducers and outputs are born at
+``start_of_run`` and die after ``end_of_run``. When the stream changes run without markers,
+or ends in the middle of a run, it makes the missing marker itself (``"synthesized": true``),
+so a reducer always sees a whole run and emits its final documents.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..modules import OutputBase, ReduceBase, Spill, record_error
+from .statistics import RunStatistics
+
+log = logging.getLogger(__name__)
+
+START, END = "start_of_run", "end_of_run"
+
+
+def marker(kind: str, run_number: Any, spill_number: int) -> Spill:
+    """A run marker spill made by the framework, not read from the input."""
+    return {"maus_event_type": "Spill", "daq_event_type": kind, "run_number": run_number,
+            "spill_number": spill_number, "errors": {}, "synthesized": True}
+
+
+class MergeOutput:
+    """Consumes transformed spills; produces reducer documents and hands everything to outputs."""
+
+    def __init__(self, reducers: Sequence[ReduceBase], outputters: Sequence[OutputBase],
+                 config: Mapping[str, Any], stats: RunStatistics) -> None:
+        self.reducers = list(reducers)
+        self.outputters = list(outputters)
+        self.config = config
+        self.stats = stats
+        self.in_run = False
+        self.current_run: Any = None
+        self.last_spill_number = 0
+
+    def process(self, spill: Spill) -> None:
+        """Reduce and output one spill, opening and closing runs around it as needed."""
+        kind = spill.get("daq_event_type")
+        run = spill.get("run_number", self.current_run)
+        if self.in_run and (kind == START or run != self.current_run):
+            self._dispatch(marker(END, self.current_run, self.last_spill_number + 1))
+            self._end_run()
+        if not self.in_run:
+            self._begin_run(run)
+            if kind != START:
+                self._dispatch(marker(START, run, 0))
+        self._dispatch(spill)
+        if kind == END:
+            self._end_run()
+
+    def finish(self) -> None:
+        """Close the open run, if any (the input ended or the shifter pressed Ctrl-C)."""
+        if self.in_run:
+            self._dispatch(marker(END, self.current_run, self.last_spill_number + 1))
+            self._end_run()
+
+    def _begin_run(self, run: Any) -> None:
+        self.in_run = True
+        self.current_run = run
+        self.last_spill_number = 0
+        self.stats.count_run(run)
+        for module in [*self.reducers, *self.outputters]:
+            module.birth(self.config)
+
+    def _end_run(self) -> None:
+        self.in_run = False
+        for module in [*self.reducers, *self.outputters]:
+            module.death()
+
+    def _dispatch(self, spill: Spill) -> None:
+        number = spill.get("spill_number")
+        if isinstance(number, int):
+            self.last_spill_number = max(self.last_spill_number, number)
+        documents: list[dict[str, Any]] = []
+        for reducer in self.reducers:
+            try:
+                documents.extend(reducer.process(spill))
+            except Exception as exc:  # noqa: BLE001 - recorded in the spill, the run goes on
+                record_error(spill, reducer.module_name(), f"{type(exc).__name__}: {exc}")
+        self.stats.count_done(spill)
+        for output in self.outputters:
+            for document in (spill, *documents):
+                self._save(output, document)
+
+    def _save(self, output: OutputBase, document: dict[str, Any]) -> None:
+        try:
+            output.save(document)
+        except Exception as exc:  # noqa: BLE001 - logged and counted, the run goes on
+            self.stats.errors_by_module[output.module_name()] += 1
+            log.error("%s could not save a %s document: %s", output.module_name(),
+                      document.get("maus_event_type", "?"), exc)
+        else:
+            self.stats.documents_out += 1

@@ -1,0 +1,105 @@
+"""Counting what a run did: spills in, done, failed, errors by module, and the final summary.
+
+:class:`RunStatistics` is plain bookkeeping shared by the input side and the merge side of a
+dataflow; :func:`format_summary` turns it into the text go.py prints at the end.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+#: How many error messages the summary quotes in full; the rest are counted.
+QUOTED_ERRORS = 5
+
+
+@dataclass
+class RunStatistics:
+    """Counters of one go.py invocation (possibly several runs)."""
+
+    started: float = field(default_factory=time.monotonic)
+    spills_in: int = 0
+    physics_done: int = 0
+    markers_done: int = 0
+    spills_failed: int = 0
+    documents_out: int = 0
+    runs: list[int] = field(default_factory=list)
+    errors_by_module: Counter[str] = field(default_factory=Counter)
+    quoted_errors: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def spills_done(self) -> int:
+        return self.physics_done + self.markers_done
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def rate(self) -> float:
+        """Spills finished per second since the start."""
+        elapsed = self.elapsed()
+        return self.spills_done / elapsed if elapsed > 0 else 0.0
+
+    def count_input(self) -> None:
+        self.spills_in += 1
+
+    def count_run(self, run_number: Any) -> None:
+        if run_number not in self.runs:
+            self.runs.append(run_number)
+
+    def count_done(self, spill: dict[str, Any]) -> None:
+        """Count a spill that reached the end of the chain, and the errors it carries."""
+        if spill.get("daq_event_type") in ("start_of_run", "end_of_run"):
+            self.markers_done += 1
+        else:
+            self.physics_done += 1
+        errors = spill.get("errors")
+        if not errors or not isinstance(errors, dict):
+            return
+        self.spills_failed += 1
+        label = spill_label(spill)
+        for module, messages in errors.items():
+            count = len(messages) if isinstance(messages, list) else 1
+            self.errors_by_module[module] += count
+            if len(self.quoted_errors) < QUOTED_ERRORS:
+                first = messages[0] if isinstance(messages, list) and messages else messages
+                self.quoted_errors.append(f"{label}: {module}: {first}")
+
+
+def spill_label(spill: dict[str, Any]) -> str:
+    """``"run 1 spill 7"``, with ``?`` for what the spill does not say."""
+    run = spill.get("run_number", "?")
+    number = spill.get("spill_number", "?")
+    return f"run {run} spill {number}"
+
+
+def format_progress(stats: RunStatistics) -> str:
+    """The one-line live progress display."""
+    run = stats.runs[-1] if stats.runs else "-"
+    return (f"run {run} | spills in {stats.spills_in}, done {stats.spills_done}, "
+            f"failed {stats.spills_failed} | {stats.rate():.1f} spills/s")
+
+
+def format_summary(stats: RunStatistics) -> str:
+    """The end-of-job summary: what was read, reconstructed, failed and written."""
+    elapsed = stats.elapsed()
+    runs = ", ".join(str(r) for r in stats.runs) or "none"
+    lines = [
+        "MAUS Online summary" + (" (interrupted by Ctrl-C)" if stats.interrupted else ""),
+        f"  runs:             {runs}",
+        f"  spills read:      {stats.spills_in}",
+        f"  spills done:      {stats.spills_done} ({stats.physics_done} physics, "
+        f"{stats.markers_done} run markers)",
+        f"  spills failed:    {stats.spills_failed}",
+        f"  documents saved:  {stats.documents_out}",
+        f"  time:             {elapsed:.2f} s, {stats.rate():.1f} spills/s",
+    ]
+    if stats.errors_by_module:
+        lines.append("  errors by module: " + ", ".join(
+            f"{module} {count}" for module, count in stats.errors_by_module.most_common()))
+        lines.extend(f"    {message}" for message in stats.quoted_errors)
+        hidden = sum(stats.errors_by_module.values()) - len(stats.quoted_errors)
+        if hidden > 0:
+            lines.append(f"    ... and {hidden} more (the spills' errors fields hold them all)")
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""Shared fixtures: the repository root, a fresh module registry, spill skeletons."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture
+def registry():
+    """A private registry (built-ins + entry points), so tests never share registrations."""
+    from maus_online.registry import build_default_registry
+
+    return build_default_registry()
+
+
+@pytest.fixture
+def go_command(repo_root: Path) -> list[str]:
+    """The command that runs go.py with this interpreter."""
+    return [sys.executable, str(repo_root / "go.py")]
+
+
+def skeleton(run: int = 1, spill: int = 1, kind: str = "physics_event") -> dict:
+    """A spill with no events, as InputPySpillGenerator emits it."""
+    return {"maus_event_type": "Spill", "daq_event_type": kind, "run_number": run,
+            "spill_number": spill, "errors": {}}
