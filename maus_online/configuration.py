@@ -244,6 +244,15 @@ def _show(value: Any) -> str:
     return json.dumps(value)
 
 
+def default_configuration(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The defaults with ``overrides`` checked and applied: how tests and tools born modules.
+
+    >>> default_configuration({"spill_count": 3})["spill_count"]
+    3
+    """
+    return merge(load_options(), [("the caller's overrides", overrides or {})])
+
+
 def load_configuration(argv: Sequence[str] = (), options: Mapping[str, Option] | None = None
                        ) -> dict[str, Any]:
     """Parse ``argv`` and return the merged, checked configuration."""

@@ -28,6 +28,13 @@ def go_command(repo_root: Path) -> list[str]:
     return [sys.executable, str(repo_root / "go.py")]
 
 
+def make_config(**overrides) -> dict:
+    """The merged default configuration with ``overrides``, as go.py would hand it to birth."""
+    from maus_online.configuration import default_configuration
+
+    return default_configuration(overrides)
+
+
 def skeleton(run: int = 1, spill: int = 1, kind: str = "physics_event") -> dict:
     """A spill with no events, as InputPySpillGenerator emits it."""
     return {"maus_event_type": "Spill", "daq_event_type": kind, "run_number": run,

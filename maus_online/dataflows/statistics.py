@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..spill import spill_label
+
 #: How many error messages the summary quotes in full; the rest are counted.
 QUOTED_ERRORS = 5
 
@@ -67,13 +69,6 @@ class RunStatistics:
                 self.quoted_errors.append(f"{label}: {module}: {first}")
 
 
-def spill_label(spill: dict[str, Any]) -> str:
-    """``"run 1 spill 7"``, with ``?`` for what the spill does not say."""
-    run = spill.get("run_number", "?")
-    number = spill.get("spill_number", "?")
-    return f"run {run} spill {number}"
-
-
 def format_progress(stats: RunStatistics) -> str:
     """The one-line live progress display."""
     run = stats.runs[-1] if stats.runs else "-"
@@ -92,7 +87,7 @@ def format_summary(stats: RunStatistics) -> str:
         f"  spills done:      {stats.spills_done} ({stats.physics_done} physics, "
         f"{stats.markers_done} run markers)",
         f"  spills failed:    {stats.spills_failed}",
-        f"  documents saved:  {stats.documents_out}",
+        f"  documents output: {stats.documents_out} (spills and reducer documents, to each output)",
         f"  time:             {elapsed:.2f} s, {stats.rate():.1f} spills/s",
     ]
     if stats.errors_by_module:

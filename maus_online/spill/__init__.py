@@ -1,0 +1,20 @@
+"""The spill document: its JSON Schema (``spill.schema.json``) and the checks built on it.
+
+See docs/spill_format.md for the layout. :func:`validate_spill` consumes a spill dict and
+raises :class:`~maus_online.errors.SpillError` naming run, spill and field when it does not
+match; :func:`spill_label` gives the ``"run 1 spill 7"`` used in every message about a spill.
+"""
+from __future__ import annotations
+
+from .validation import (
+    MODES,
+    RUN_MARKERS,
+    compile_validator,
+    is_marker,
+    spill_label,
+    spill_schema,
+    validate_spill,
+)
+
+__all__ = ["MODES", "RUN_MARKERS", "compile_validator", "is_marker", "spill_label",
+           "spill_schema", "validate_spill"]

@@ -1,0 +1,55 @@
+"""ReducePyCountSpills: how many spills a run had, how many failed, and where.
+
+Consumes every spill of a run, in order. Produces nothing until the run's ``end_of_run``
+spill, then one document::
+
+    {"maus_event_type": "SpillCount", "run_number": 7, "spills": 100,
+     "spills_with_errors": 3, "errors_by_module": {"MapPyTOFDigits": 4}}
+
+``spills`` counts physics spills; ``spills_with_errors`` counts every spill with a
+non-empty ``errors`` object (run markers and unreadable input included: a spill the input
+could not read is still a spill that failed); ``errors_by_module`` counts messages.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from maus_online.modules import Config, ReduceBase, Spill
+
+
+class ReducePyCountSpills(ReduceBase):
+    """Counts a run's physics spills and their errors; reports at ``end_of_run``."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def birth(self, config: Config) -> None:
+        self._reset()
+
+    def process(self, spill: Spill) -> list[dict[str, Any]]:
+        kind = spill.get("daq_event_type")
+        if kind == "start_of_run":
+            self._reset()  # a run started without a new birth: count it on its own
+        if kind == "physics_event":
+            self.spills += 1
+        errors = spill.get("errors")
+        if isinstance(errors, dict) and any(errors.values()):
+            self.spills_with_errors += 1
+            for module, messages in errors.items():
+                # MAUS writes lists of messages; count anything else as one message.
+                count = len(messages) if isinstance(messages, list) else 1
+                if count:
+                    self.errors_by_module[str(module)] += count
+        if kind != "end_of_run":
+            return []
+        document = {"maus_event_type": "SpillCount", "run_number": spill.get("run_number"),
+                    "spills": self.spills, "spills_with_errors": self.spills_with_errors,
+                    "errors_by_module": dict(self.errors_by_module)}
+        self._reset()
+        return [document]
+
+    def _reset(self) -> None:
+        self.spills = 0
+        self.spills_with_errors = 0
+        self.errors_by_module: Counter[str] = Counter()
