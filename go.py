@@ -9,7 +9,6 @@ Exit status: 0 done, 1 the run failed, 2 configuration error, 130 interrupted by
 """
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -20,18 +19,13 @@ from maus_online.dataflows import DATAFLOWS, ProgressDisplay, RunStatistics, ass
 from maus_online.errors import ConfigurationError, MausError
 from maus_online.registry import build_default_registry
 from maus_online.specification import format_specification
+from maus_online.tuning import tune_garbage_collector
 
 EXIT_FAILED, EXIT_CONFIGURATION, EXIT_INTERRUPTED = 1, 2, 130
 
-#: A spill is ~60,000 small containers without reference cycles; with the default threshold
-#: (700) the collector rescans them many times per spill. 50,000 measured ~30 % faster
-#: (bench/bench_chain.py --gc-threshold 50000), and memory stays bounded by a few spills.
-GC_THRESHOLD = 50_000
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    tune_garbage_collector()
     try:
         config = load_configuration(argv)
         logging.basicConfig(level=config["log_level"],
@@ -45,8 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
           flush=True)
     stats = RunStatistics()
     progress = ProgressDisplay(stats, enabled=config["progress"])
+    dataflow = DATAFLOWS[config["type_of_dataflow"]]
     try:
-        DATAFLOWS[config["type_of_dataflow"]](stages, config, stats, progress)
+        if dataflow.needs_executor:
+            from workers.executor import CeleryExecutor  # only these dataflows need Celery
+
+            dataflow.run(stages, config, stats, progress, executor=CeleryExecutor(config))
+        else:
+            dataflow.run(stages, config, stats, progress)
     except ConfigurationError as exc:  # raised by a module's birth
         print(f"go.py: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIGURATION

@@ -18,6 +18,7 @@ import argparse
 import difflib
 import json
 import math
+import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ class Option:
     help: str
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
+    #: Environment variable whose value, when set, replaces the default (for URLs and secrets).
+    env: str | None = None
 
 
 def defaults_path() -> Path:
@@ -57,15 +60,19 @@ def load_options(path: Path | None = None) -> dict[str, Option]:
         table = tomllib.load(stream)
     options = {}
     for name, entry in table.items():
-        unknown = set(entry) - {"type", "default", "help", "choices", "minimum"}
+        unknown = set(entry) - {"type", "default", "help", "choices", "minimum", "env"}
         if entry.get("type") not in TYPES or "default" not in entry or unknown:
             raise ConfigurationError(f"{path}: entry [{name}] needs type (one of {TYPES}), "
                                      f"default and help, and nothing else")
         choices = tuple(entry["choices"]) if "choices" in entry else None
         option = Option(name, entry["type"], None, entry.get("help", ""), choices,
-                        entry.get("minimum"))
+                        entry.get("minimum"), entry.get("env"))
         default = check_value(option, entry["default"], f"defaults file {path}")
-        options[name] = Option(name, option.type, default, option.help, choices, option.minimum)
+        if option.env and os.environ.get(option.env):
+            default = check_value(option, parse_text(option, os.environ[option.env]),
+                                  f"environment variable {option.env}")
+        options[name] = Option(name, option.type, default, option.help, choices,
+                               option.minimum, option.env)
     return options
 
 
@@ -233,8 +240,9 @@ def build_argument_parser(options: Mapping[str, Option], prog: str = "go.py"
     parser.add_argument(f"--{USER_FILE_OPTION}", metavar="FILE",
                         help="user configuration file (.json, .yaml, .yml or .toml)")
     for option in options.values():
+        from_env = f"; environment variable {option.env} overrides it" if option.env else ""
         parser.add_argument(f"--{option.name}", metavar=option.type.upper().replace(",", "_"),
-                            help=f"{option.help} (default: {_show(option.default)})")
+                            help=f"{option.help} (default: {_show(option.default)}{from_env})")
     return parser
 
 

@@ -30,5 +30,9 @@ class ModuleLifecycleError(MausError):
     """A module's birth or death failed; the message names the module."""
 
 
+class ExecutorError(MausError):
+    """Transforms cannot run on the workers: none answered, a birth failed, versions differ."""
+
+
 class SpillError(MausError):
     """A spill is malformed: the message names its run, its spill and the offending field."""

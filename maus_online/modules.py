@@ -19,6 +19,7 @@ spill never stops the run.
 """
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -71,6 +72,11 @@ class ReduceBase(ModuleBase):
 
     kind = "reduce"
 
+    #: Top-level spill fields the reducer reads beyond the envelope (run, spill, type,
+    #: errors); ``None`` means all of them. When transforms run on workers, only the fields
+    #: the merge side reads come back, because moving a spill costs more than making it.
+    spill_fields: ClassVar[tuple[str, ...] | None] = None
+
     def process(self, spill: Spill) -> list[dict[str, Any]]:
         raise NotImplementedError(f"{self.module_name()} must implement process(spill)")
 
@@ -79,6 +85,9 @@ class OutputBase(ModuleBase):
     """Consumes documents (spills and reducer output) and saves the ones it understands."""
 
     kind = "output"
+
+    #: As :attr:`ReduceBase.spill_fields`: what the output saves of a spill (``None``: all).
+    spill_fields: ClassVar[tuple[str, ...] | None] = None
 
     def save(self, document: dict[str, Any]) -> None:
         raise NotImplementedError(f"{self.module_name()} must implement save(document)")
@@ -92,16 +101,34 @@ def record_error(spill: Spill, module_name: str, message: str) -> None:
     errors.setdefault(module_name, []).append(message)
 
 
+#: Frames of a map's traceback kept in the spill's error message (the innermost ones).
+TRACEBACK_FRAMES = 6
+
+
+def describe_error(exc: BaseException) -> str:
+    """``"Type: message"`` on the first line, then the innermost frames of the traceback.
+
+    The first line is what summaries show; the traceback is what the expert debugging a
+    worker on another machine needs (the original system lost it).
+    """
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ fails still gets reported
+        message = "<message unavailable>"
+    frames = "".join(traceback.format_tb(exc.__traceback__, limit=-TRACEBACK_FRAMES))
+    return f"{type(exc).__name__}: {message}\nTraceback (innermost frames):\n{frames}".rstrip()
+
+
 def apply_map(module: MapBase, spill: Spill) -> Spill:
     """Run ``module.process`` on ``spill``; an exception becomes an entry in ``spill["errors"]``.
 
     A map must never end the run because one spill is bad (DESIGN §3), so every exception
-    short of an interrupt is recorded against the module that raised it.
+    short of an interrupt is recorded against the module that raised it, with its traceback.
     """
     try:
         result = module.process(spill)
     except Exception as exc:  # noqa: BLE001 - recorded, not swallowed
-        record_error(spill, module.module_name(), f"{type(exc).__name__}: {exc}")
+        record_error(spill, module.module_name(), describe_error(exc))
         return spill
     if not isinstance(result, dict):
         record_error(spill, module.module_name(),
@@ -149,6 +176,17 @@ class MapPyGroup(MapBase):
                 first_error = first_error or exc
         if first_error is not None:
             raise first_error
+
+
+def fields_read(modules: Sequence[ModuleBase]) -> list[str] | None:
+    """The top-level spill fields ``modules`` read together; ``None`` when one reads them all."""
+    fields: set[str] = set()
+    for module in modules:
+        wanted = getattr(module, "spill_fields", None)
+        if wanted is None:
+            return None
+        fields.update(wanted)
+    return sorted(fields)
 
 
 def members(module: MapBase) -> Sequence[MapBase]:

@@ -21,6 +21,8 @@ from maus_online.modules import Config, ReduceBase, Spill
 class ReducePyCountSpills(ReduceBase):
     """Counts a run's physics spills and their errors; reports at ``end_of_run``."""
 
+    spill_fields = ()  # the envelope (type, numbers, errors) is all it reads
+
     def __init__(self) -> None:
         self._reset()
 

@@ -36,7 +36,11 @@ def test_apply_map_records_the_exception_under_the_module_name():
     spill = {"run_number": 1}
     result = apply_map(MapPyExplode(), spill)
     assert result is spill
-    assert spill["errors"] == {"MapPyExplode": ["ValueError: slab 11 does not exist"]}
+    (message,) = spill["errors"]["MapPyExplode"]
+    headline, *traceback_lines = message.splitlines()
+    assert headline == "ValueError: slab 11 does not exist"
+    # The traceback names where it happened, for the expert reading the spill later.
+    assert any("in process" in line for line in traceback_lines)
 
 
 def test_apply_map_refuses_a_map_that_returns_something_else():

@@ -1,4 +1,11 @@
-"""Celery workers for MAUS Online: the app, the ``execute_transform`` task, broadcast handling.
+"""Celery workers for MAUS Online: the app, the ``execute_transform`` task, worker birth.
 
-Empty until the Celery issue lands; ``maus_online`` never imports this package.
+``celery -A workers worker -c 2 -l INFO`` starts a worker from a checkout; ``maus-worker``
+does the same once the package is installed. ``maus_online`` never imports this package:
+go.py hands the ``multi_process`` dataflow a :class:`workers.executor.CeleryExecutor`.
 """
+from __future__ import annotations
+
+from .app import app
+
+__all__ = ["app"]

@@ -1,23 +1,37 @@
 """Dataflows: the ways the stages of a job can be run, chosen by ``type_of_dataflow``.
 
-Each dataflow is a function ``run(stages, config, stats, progress)``; :data:`DATAFLOWS` is the
-registry of them by configuration name.
+:data:`DATAFLOWS` is the registry of them by configuration name. Each runs as
+``run(stages, config, stats, progress)``, plus ``executor=`` for those that put the
+transforms on workers (``needs_executor``): go.py makes that executor, so this package never
+imports Celery.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .assembly import Stages, assemble, output_names
+from .executor import Completed, Executor, WorkerReport
 from .merge import MergeOutput
+from .multi_process import run_multi_process
 from .pipeline_single_thread import run_pipeline_single_thread
 from .progress import ProgressDisplay
 from .statistics import RunStatistics, format_summary
 
-DataflowRunner = Callable[..., None]
 
-DATAFLOWS: dict[str, DataflowRunner] = {
-    "pipeline_single_thread": run_pipeline_single_thread,
+@dataclass(frozen=True)
+class Dataflow:
+    """A way to run a job, and whether it needs an :class:`Executor`."""
+
+    run: Callable[..., None]
+    needs_executor: bool = False
+
+
+DATAFLOWS: dict[str, Dataflow] = {
+    "pipeline_single_thread": Dataflow(run_pipeline_single_thread),
+    "multi_process": Dataflow(run_multi_process, needs_executor=True),
 }
 
-__all__ = ["DATAFLOWS", "MergeOutput", "ProgressDisplay", "RunStatistics", "Stages",
-           "assemble", "format_summary", "output_names"]
+__all__ = ["DATAFLOWS", "Completed", "Dataflow", "Executor", "MergeOutput", "ProgressDisplay",
+           "RunStatistics", "Stages", "WorkerReport", "assemble", "format_summary",
+           "output_names"]

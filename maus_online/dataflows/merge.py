@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..modules import OutputBase, ReduceBase, Spill, record_error
+from ..modules import OutputBase, ReduceBase, Spill, describe_error, record_error
 from .statistics import RunStatistics
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class MergeOutput:
             try:
                 documents.extend(reducer.process(spill))
             except Exception as exc:  # noqa: BLE001 - recorded in the spill, the run goes on
-                record_error(spill, reducer.module_name(), f"{type(exc).__name__}: {exc}")
+                record_error(spill, reducer.module_name(), describe_error(exc))
         self.stats.count_done(spill)
         for output in self.outputters:
             for document in (spill, *documents):

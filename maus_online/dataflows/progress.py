@@ -41,6 +41,13 @@ class ProgressDisplay:
             self.stream.write(line + "\n")
         self.stream.flush()
 
+    def note(self, text: str) -> None:
+        """Print a message of the dataflow (e.g. the workers' birth report) above the progress line."""
+        if self.on_terminal and self._drawn:
+            self.stream.write("\r\x1b[K")
+        print(text, file=sys.stdout, flush=True)
+        self._drawn = False
+
     def close(self) -> None:
         """End the in-place line so that what follows starts on a fresh line."""
         if self.enabled and self.on_terminal and self._drawn:

@@ -30,6 +30,10 @@ class RunStatistics:
     errors_by_module: Counter[str] = field(default_factory=Counter)
     quoted_errors: list[str] = field(default_factory=list)
     interrupted: bool = False
+    #: Spills submitted to workers and not yet collected (multi_process only).
+    in_flight: int = 0
+    #: Spills transformed per worker (multi_process only).
+    per_worker: Counter[str] = field(default_factory=Counter)
 
     @property
     def spills_done(self) -> int:
@@ -66,14 +70,23 @@ class RunStatistics:
             self.errors_by_module[module] += count
             if len(self.quoted_errors) < QUOTED_ERRORS:
                 first = messages[0] if isinstance(messages, list) and messages else messages
-                self.quoted_errors.append(f"{label}: {module}: {first}")
+                # Only the first line: a map's traceback stays in the spill, not the summary.
+                headline = str(first).splitlines()[0] if str(first) else ""
+                self.quoted_errors.append(f"{label}: {module}: {headline}")
 
 
 def format_progress(stats: RunStatistics) -> str:
     """The one-line live progress display."""
     run = stats.runs[-1] if stats.runs else "-"
-    return (f"run {run} | spills in {stats.spills_in}, done {stats.spills_done}, "
+    line = (f"run {run} | spills in {stats.spills_in}, done {stats.spills_done}, "
             f"failed {stats.spills_failed} | {stats.rate():.1f} spills/s")
+    if stats.per_worker or stats.in_flight:
+        line += f" | in flight {stats.in_flight} | " + _worker_counts(stats)
+    return line
+
+
+def _worker_counts(stats: RunStatistics) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(stats.per_worker.items()))
 
 
 def format_summary(stats: RunStatistics) -> str:
@@ -90,6 +103,8 @@ def format_summary(stats: RunStatistics) -> str:
         f"  documents output: {stats.documents_out} (spills and reducer documents, to each output)",
         f"  time:             {elapsed:.2f} s, {stats.rate():.1f} spills/s",
     ]
+    if stats.per_worker:
+        lines.append(f"  spills by worker: {_worker_counts(stats)}")
     if stats.errors_by_module:
         lines.append("  errors by module: " + ", ".join(
             f"{module} {count}" for module, count in stats.errors_by_module.most_common()))

@@ -7,14 +7,16 @@ match; :func:`spill_label` gives the ``"run 1 spill 7"`` used in every message a
 from __future__ import annotations
 
 from .validation import (
+    ENVELOPE,
     MODES,
     RUN_MARKERS,
     compile_validator,
     is_marker,
+    project,
     spill_label,
     spill_schema,
     validate_spill,
 )
 
-__all__ = ["MODES", "RUN_MARKERS", "compile_validator", "is_marker", "spill_label",
+__all__ = ["ENVELOPE", "MODES", "project", "RUN_MARKERS", "compile_validator", "is_marker", "spill_label",
            "spill_schema", "validate_spill"]

@@ -35,6 +35,21 @@ from ..resources import spill_schema_path
 Mode = Literal["full", "daq", "envelope"]
 MODES: tuple[Mode, ...] = ("full", "daq", "envelope")
 RUN_MARKERS = ("start_of_run", "end_of_run")
+#: The top-level fields that identify a spill and its state; every projection keeps them.
+ENVELOPE = ("maus_event_type", "daq_event_type", "run_number", "spill_number", "time_stamp",
+            "maus_online_version", "errors")
+
+
+def project(spill: dict[str, Any], fields: list[str] | tuple[str, ...] | None) -> dict[str, Any]:
+    """``spill`` with only the envelope and ``fields`` (all of it when ``fields`` is None).
+
+    >>> project({"run_number": 1, "mc_events": [], "recon_events": []}, ["recon_events"])
+    {'run_number': 1, 'recon_events': []}
+    """
+    if fields is None:
+        return spill
+    keep = set(ENVELOPE).union(fields)
+    return {key: value for key, value in spill.items() if key in keep}
 #: Fields whose content the "daq" and "envelope" modes leave unchecked (only "is a list").
 _EVENT_LISTS = ("mc_events", "recon_events")
 _REPR_LIMIT = 60

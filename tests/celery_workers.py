@@ -1,0 +1,136 @@
+"""Real Celery workers for the tests: `celery -A workers worker` in a subprocess of its own.
+
+Each worker consumes a queue private to its test, so tests cannot see each other's spills,
+and runs in its own session, so a test can SIGKILL the whole worker like a node that dies.
+Test-only maps (a slow one, one that raises what cannot be pickled, one whose birth fails)
+reach workers and go.py the way any third-party module does: an entry point of a
+distribution on ``PYTHONPATH``.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO_ROOT
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+
+PLUGIN_MODULE = '''
+"""Maps that exist only to exercise failure handling on the workers."""
+import threading
+import time
+
+from maus_online.modules import MapBase
+
+
+class MapPySlowDown(MapBase):
+    """Takes 0.1 s per physics spill, so that a worker is always busy when it is killed."""
+
+    def process(self, spill):
+        if spill.get("daq_event_type") == "physics_event":
+            time.sleep(0.1)
+            spill["slowed_down"] = True
+        return spill
+
+
+class Unpicklable(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.lock = threading.Lock()  # a lock cannot be pickled
+
+
+class MapPyRaiseUnpicklable(MapBase):
+    def process(self, spill):
+        if spill.get("daq_event_type") == "physics_event":
+            raise_it(spill["spill_number"])
+        return spill
+
+
+def raise_it(number):
+    raise Unpicklable(f"deliberate failure in spill {number}")
+
+
+class MapPyBirthFails(MapBase):
+    def birth(self, config):
+        raise RuntimeError("calibration database unreachable (deliberate)")
+'''
+
+
+def write_plugin(directory: Path) -> Path:
+    """A distribution declaring the test maps in the ``maus_online.modules`` group."""
+    (directory / "maus_test_plugin.py").write_text(textwrap.dedent(PLUGIN_MODULE))
+    info = directory / "maus_test_plugin-1.0.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: maus-test-plugin\n"
+                                   "Version: 1.0\n")
+    (info / "entry_points.txt").write_text("[maus_online.modules]\n" + "".join(
+        f"{name} = maus_test_plugin:{name}\n"
+        for name in ("MapPySlowDown", "MapPyRaiseUnpicklable", "MapPyBirthFails")))
+    return directory
+
+
+def subprocess_env(plugin_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(plugin_dir), str(REPO_ROOT),
+                                         env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+class WorkerProcess:
+    """One ``celery worker`` node, started, waited for, queried and stopped by a test."""
+
+    def __init__(self, queue: str, log_dir: Path, env: dict[str, str], *,
+                 concurrency: int = 2, name: str | None = None) -> None:
+        self.name = name or f"test-{uuid.uuid4().hex[:6]}"
+        self.nodename = f"{self.name}@{socket.gethostname()}"
+        self.queue, self.env, self.concurrency = queue, env, concurrency
+        self.log_path = log_dir / f"{self.name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        command = [sys.executable, "-m", "celery", "-A", "workers", "worker",
+                   "-c", str(self.concurrency), "-l", "INFO", "--purge", "-n", self.nodename,
+                   "-Q", self.queue, "--without-mingle", "--without-gossip"]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait_ready(self, app: Any, timeout: float = START_TIMEOUT) -> WorkerProcess:
+        deadline = time.monotonic() + timeout
+        while not app.control.ping(destination=[self.nodename], timeout=0.5):
+            assert self.process.poll() is None, f"worker died at start:\n{self.log()}"
+            assert time.monotonic() < deadline, f"worker not ready in {timeout} s:\n{self.log()}"
+        return self
+
+    def configuration(self, app: Any) -> dict[str, Any]:
+        """The worker's answer to ``maus_configuration``."""
+        replies = app.control.broadcast("maus_configuration", reply=True, timeout=10,
+                                        destination=[self.nodename])
+        assert replies, f"{self.nodename} did not answer maus_configuration"
+        return replies[0][self.nodename]
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        os.killpg(self.process.pid, sig)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(STOP_TIMEOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,246 @@
+"""multi_process on real Celery workers over the machine's RabbitMQ, with Redis behind them.
+
+Every test starts its own worker processes on a queue of its own and stops them at the end.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from maus_online import __version__, codec
+from maus_online.configuration import default_configuration
+from tests.celery_workers import WorkerProcess, subprocess_env, write_plugin
+from tests.conftest import REPO_ROOT
+
+GO_TIMEOUT = 240
+SLOW_CHAIN = ("MapPyGroup(MapPyBeamMaker, MapPySimulation, MapPyTOFMCDigitizer, "
+              "MapPyTOFDigits, MapPyTOFSlabHits, MapPyTOFSpacePoints, MapPySlowDown)")
+
+
+@pytest.fixture(scope="module")
+def celery_app():
+    from workers.app import create_app
+
+    app = create_app(default_configuration())
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def worker_env(tmp_path_factory):
+    return subprocess_env(write_plugin(tmp_path_factory.mktemp("plugin")))
+
+
+@pytest.fixture
+def queue():
+    return f"maus-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def start_workers(celery_app, worker_env, queue, tmp_path):
+    """``start_workers(count, concurrency)``: ready workers on this test's queue."""
+    started: list[WorkerProcess] = []
+
+    def start(count: int = 1, concurrency: int = 2) -> list[WorkerProcess]:
+        new = [WorkerProcess(queue, tmp_path, worker_env, concurrency=concurrency).start()
+               for _ in range(count)]
+        started.extend(new)
+        return [worker.wait_ready(celery_app) for worker in new]
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def go_command(queue, *args):
+    return [sys.executable, str(REPO_ROOT / "go.py"), "--progress", "false",
+            "--task_queue", queue, *args]
+
+
+def run_go(queue, worker_env, cwd, *args, timeout=GO_TIMEOUT):
+    return subprocess.run(go_command(queue, *args), cwd=cwd, env=worker_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def read_spills(path):
+    return [codec.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def physics_numbers(spills):
+    return sorted(s["spill_number"] for s in spills if s["daq_event_type"] == "physics_event")
+
+
+def without_time(value):
+    """The document without its wall-clock ``time_stamp`` fields, at every depth."""
+    if isinstance(value, dict):
+        return {k: without_time(v) for k, v in value.items() if k != "time_stamp"}
+    if isinstance(value, list):
+        return [without_time(v) for v in value]
+    return value
+
+
+def wait_for_lines(path, count, process, timeout=60.0):
+    """Wait until go.py has written ``count`` spills (the run is under way)."""
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.read_bytes().count(b"\n") >= count):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"fewer than {count} spills after {timeout} s"
+        time.sleep(0.05)
+
+
+def test_multi_process_reconstructs_the_same_spills_as_single_thread(
+        start_workers, queue, worker_env, tmp_path):
+    (worker,) = start_workers(1, concurrency=2)
+    common = ["--spill_count", "12", "--particles_per_spill", "40", "--random_seed", "7"]
+    single = run_go(queue, worker_env, tmp_path, *common, "--output_json_file_name", "one.jsonl")
+    multi = run_go(queue, worker_env, tmp_path, *common, "--type_of_dataflow", "multi_process",
+                   "--output_json_file_name", "many.jsonl")
+    assert single.returncode == 0, single.stderr
+    assert multi.returncode == 0, multi.stderr + worker.log()
+    assert f"{worker.nodename}: updated, sub-processes" in multi.stdout
+    assert f"spills by worker: {worker.nodename} 12" in multi.stdout
+    one, many = read_spills(tmp_path / "one.jsonl"), read_spills(tmp_path / "many.jsonl")
+    assert len(one) == len(many) == 14
+    assert [without_time(s) for s in one] == [without_time(s) for s in many]
+
+
+def test_a_new_configuration_reaches_every_sub_process(start_workers, celery_app, queue,
+                                                       worker_env, tmp_path):
+    (worker,) = start_workers(1, concurrency=2)
+    seen = []
+    for particles in (10, 25):
+        output = f"run{particles}.jsonl"
+        result = run_go(queue, worker_env, tmp_path, "--type_of_dataflow", "multi_process",
+                        "--spill_count", "6", "--particles_per_spill", str(particles),
+                        "--output_json_file_name", output)
+        assert result.returncode == 0, result.stderr + worker.log()
+        spills = read_spills(tmp_path / output)
+        assert {len(s["mc_events"]) for s in spills if "mc_events" in s} == {particles}
+        state = worker.configuration(celery_app)
+        assert state["version"] == __version__
+        assert len(state["processes"]) == 2
+        assert set(state["processes"].values()) == {state["config_id"]}
+        seen.append(state["config_id"])
+    assert seen[0] != seen[1]
+
+
+def test_sigkill_of_a_sub_process_loses_no_spill_and_doubles_none(
+        start_workers, celery_app, queue, worker_env, tmp_path):
+    (worker,) = start_workers(1, concurrency=2)
+    go = subprocess.Popen(go_command(queue, "--type_of_dataflow", "multi_process",
+                                     "--spill_count", "40", "--particles_per_spill", "20",
+                                     "--transformer", SLOW_CHAIN,
+                                     "--output_json_file_name", "out.jsonl"),
+                          cwd=tmp_path, env=worker_env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_lines(tmp_path / "out.jsonl", 6, go)
+        before = worker.configuration(celery_app)
+        victim = int(next(iter(before["processes"])))
+        # Each sub-process is always inside a 0.1 s spill: the kill lands mid-task.
+        import os
+        os.kill(victim, signal.SIGKILL)
+        stdout, stderr = go.communicate(timeout=GO_TIMEOUT)
+    finally:
+        if go.poll() is None:
+            go.kill()
+    assert go.returncode == 0, stderr + worker.log()
+    spills = read_spills(tmp_path / "out.jsonl")
+    assert physics_numbers(spills) == list(range(1, 41))
+    assert all(s["errors"] == {} and s.get("slowed_down") for s in spills
+               if s["daq_event_type"] == "physics_event")
+    after = worker.configuration(celery_app)
+    assert str(victim) not in after["processes"]
+    # The replacement sub-process was born with the configuration of the run.
+    assert set(after["processes"].values()) == {before["config_id"]}
+    assert "Process 'ForkPoolWorker" in worker.log() or "WorkerLostError" in worker.log()
+
+
+def test_sigkill_of_a_whole_worker_loses_no_spill(start_workers, queue, worker_env, tmp_path):
+    doomed, survivor = start_workers(2, concurrency=1)
+    go = subprocess.Popen(go_command(queue, "--type_of_dataflow", "multi_process",
+                                     "--spill_count", "30", "--particles_per_spill", "20",
+                                     "--transformer", SLOW_CHAIN,
+                                     "--output_json_file_name", "out.jsonl"),
+                          cwd=tmp_path, env=worker_env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_lines(tmp_path / "out.jsonl", 5, go)
+        doomed.kill(signal.SIGKILL)  # the whole node: main process and sub-processes
+        stdout, stderr = go.communicate(timeout=GO_TIMEOUT)
+    finally:
+        if go.poll() is None:
+            go.kill()
+    assert go.returncode == 0, stderr + survivor.log()
+    spills = read_spills(tmp_path / "out.jsonl")
+    assert physics_numbers(spills) == list(range(1, 31))
+    assert all(not s["errors"] for s in spills)
+    assert f"{survivor.nodename} " in stdout.split("spills by worker:")[1]
+
+
+def test_go_fails_within_the_timeout_when_no_worker_answers(queue, worker_env, tmp_path):
+    started = time.monotonic()
+    result = run_go(queue, worker_env, tmp_path, "--type_of_dataflow", "multi_process",
+                    "--worker_birth_timeout", "3", "--spill_count", "2", timeout=60)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert "no worker answered within 3 s" in result.stderr
+    assert "celery -A workers worker" in result.stderr
+    assert elapsed < 3 + 20  # the timeout, plus go.py's own start-up
+
+
+def test_a_worker_of_another_version_refuses_the_birth(start_workers, celery_app):
+    (worker,) = start_workers(1, concurrency=1)
+    replies = celery_app.control.broadcast(
+        "maus_birth", reply=True, timeout=20, destination=[worker.nodename],
+        arguments={"specification": "MapPyTOFDigits", "configuration": {},
+                   "config_id": "old-go", "version": "0.0.1"})
+    error = replies[0][worker.nodename]["error"]
+    assert "version mismatch" in error and "0.0.1" in error and __version__ in error
+
+
+def test_a_failed_birth_stops_go_with_the_workers_reason(start_workers, queue, worker_env,
+                                                         tmp_path):
+    (worker,) = start_workers(1, concurrency=2)
+    result = run_go(queue, worker_env, tmp_path, "--type_of_dataflow", "multi_process",
+                    "--transformer", "MapPyGroup(MapPyBeamMaker, MapPyBirthFails)",
+                    "--spill_count", "2")
+    assert result.returncode == 1, result.stdout
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("go.py: the run failed: 1 of 1 workers could not be born")
+    assert worker.nodename in message
+    assert "calibration database unreachable (deliberate)" in message
+
+
+def test_an_unpicklable_exception_brings_its_traceback_to_go(start_workers, queue,
+                                                             worker_env, tmp_path):
+    (worker,) = start_workers(1, concurrency=2)
+    result = run_go(queue, worker_env, tmp_path, "--type_of_dataflow", "multi_process",
+                    "--transformer", "MapPyGroup(MapPyBeamMaker, MapPyRaiseUnpicklable)",
+                    "--spill_count", "3", "--output_json_file_name", "out.jsonl")
+    assert result.returncode == 0, result.stderr + worker.log()
+    assert "spills failed:    3" in result.stdout
+    assert "MapPyRaiseUnpicklable: Unpicklable: deliberate failure in spill 1" in result.stdout
+    physics = [s for s in read_spills(tmp_path / "out.jsonl")
+               if s["daq_event_type"] == "physics_event"]
+    for spill in physics:
+        (message,) = spill["errors"]["MapPyRaiseUnpicklable"]
+        assert "Traceback" in message and "in raise_it" in message
+
+
+def test_a_task_for_another_configuration_is_refused(start_workers, celery_app, queue):
+    start_workers(1, concurrency=1)
+    result = celery_app.send_task("maus_online.execute_transform", queue=queue, kwargs={
+        "spill": {"maus_event_type": "Spill", "daq_event_type": "physics_event",
+                  "run_number": 1, "spill_number": 1}, "config_id": "never-born"})
+    value = result.get(timeout=30)
+    assert value["status"] == "refused"
+    assert "never-born" in value["error"]["message"]
+    assert value["error"]["traceback"].startswith("Traceback")
+    assert value["error"]["pid"] > 0 and value["error"]["hostname"]
+    result.forget()
