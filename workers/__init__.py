@@ -6,6 +6,7 @@ go.py hands the ``multi_process`` dataflow a :class:`workers.executor.CeleryExec
 """
 from __future__ import annotations
 
+from . import control  # noqa: F401 - registers maus_birth / maus_configuration for the CLI too
 from .app import app
 
 __all__ = ["app"]

@@ -13,10 +13,9 @@ the times; it cancels in every time difference.
 """
 from __future__ import annotations
 
-from ..errors import SpillError
 from ..modules import Config, MapBase, Spill
 from ..tof.keys import tof_channel_key
-from ..spill import spill_label
+from ..tof.recon import malformed, tof_stages
 from ..tof.settings import load_detector
 
 DETECTORS = ("tof0", "tof1", "tof2")
@@ -43,20 +42,12 @@ class MapPyTOFSlabHits(MapBase):
         self.half_speed = [0.5 * s.light_speed for s in stations]
 
     def process(self, spill: Spill) -> Spill:
-        events = spill.get("recon_events")
-        if spill.get("daq_event_type") != "physics_event" or not isinstance(events, list):
-            return spill
-        for i, event in enumerate(events):
-            tof_event = event.get("tof_event") if isinstance(event, dict) else None
-            digits = tof_event.get("tof_digits") if isinstance(tof_event, dict) else None
-            if not isinstance(digits, dict):
-                continue
+        for i, _, tof_event, digits in tof_stages(spill, "tof_digits"):
             try:
                 tof_event["tof_slab_hits"] = {det: self._station(s, digits.get(det) or [])
                                               for s, det in enumerate(DETECTORS)}
             except (KeyError, TypeError, IndexError, AttributeError) as exc:
-                raise SpillError(f"{spill_label(spill)}: recon_events[{i}].tof_event.tof_digits "
-                                 f"is malformed ({type(exc).__name__}: {exc})") from None
+                raise malformed(spill, i, "tof_digits", exc) from None
         return spill
 
     def _station(self, s: int, digits: list) -> list[dict]:

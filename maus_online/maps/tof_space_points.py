@@ -10,10 +10,9 @@ charge_product are the sums of the two slab hits' (as in MAUS). Spills without
 """
 from __future__ import annotations
 
-from ..errors import SpillError
 from ..modules import Config, MapBase, Spill
 from ..tof.keys import pixel_key
-from ..spill import spill_label
+from ..tof.recon import malformed, tof_stages
 from ..tof.settings import load_detector
 
 DETECTORS = ("tof0", "tof1", "tof2")
@@ -35,20 +34,12 @@ class MapPyTOFSpacePoints(MapBase):
                           for s in stations]
 
     def process(self, spill: Spill) -> Spill:
-        events = spill.get("recon_events")
-        if spill.get("daq_event_type") != "physics_event" or not isinstance(events, list):
-            return spill
-        for i, event in enumerate(events):
-            tof_event = event.get("tof_event") if isinstance(event, dict) else None
-            slab_hits = tof_event.get("tof_slab_hits") if isinstance(tof_event, dict) else None
-            if not isinstance(slab_hits, dict):
-                continue
+        for i, _, tof_event, slab_hits in tof_stages(spill, "tof_slab_hits"):
             try:
                 tof_event["tof_space_points"] = {det: self._station(s, slab_hits.get(det) or ())
                                                  for s, det in enumerate(DETECTORS)}
             except (KeyError, TypeError, IndexError, AttributeError) as exc:
-                raise SpillError(f"{spill_label(spill)}: recon_events[{i}].tof_event.tof_slab_hits "
-                                 f"is malformed ({type(exc).__name__}: {exc})") from None
+                raise malformed(spill, i, "tof_slab_hits", exc) from None
         return spill
 
     def _station(self, s: int, hits: list) -> list[dict]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import math
 
-from ..errors import SpillError
 from ..modules import Config, MapBase, Spill
 from ..tof.detector import load_geometry
 from ..tof.particles import SPECIES, expected_time_of_flight
-from ..spill import spill_label
+from ..tof.recon import malformed, tof_stages
 
 PAIRS = (("tof01", "tof0", "tof1"), ("tof12", "tof1", "tof2"), ("tof02", "tof0", "tof2"))
 
@@ -31,15 +30,8 @@ class MapPyTOFTimeOfFlight(MapBase):
                          for name, s in SPECIES.items()}
 
     def process(self, spill: Spill) -> Spill:
-        events = spill.get("recon_events")
-        if spill.get("daq_event_type") != "physics_event" or not isinstance(events, list):
-            return spill
         expected = list(self.expected.items())
-        for i, event in enumerate(events):
-            tof_event = event.get("tof_event") if isinstance(event, dict) else None
-            points = tof_event.get("tof_space_points") if isinstance(tof_event, dict) else None
-            if not isinstance(points, dict):
-                continue
+        for i, event, tof_event, points in tof_stages(spill, "tof_space_points"):
             try:
                 times = {}
                 for name, up, down in PAIRS:
@@ -47,8 +39,7 @@ class MapPyTOFTimeOfFlight(MapBase):
                     if a and b and len(a) == 1 and len(b) == 1:
                         times[name] = b[0]["time"] - a[0]["time"]
             except (KeyError, TypeError, AttributeError) as exc:
-                raise SpillError(f"{spill_label(spill)}: recon_events[{i}].tof_event.tof_space_points "
-                                 f"is malformed ({type(exc).__name__}: {exc})") from None
+                raise malformed(spill, i, "tof_space_points", exc) from None
             tof_event["time_of_flight"] = times
             tof01 = times.get("tof01")
             if tof01 is None:
