@@ -1,10 +1,14 @@
 # The two commands of the README: `make run` and `make test`. Each sets itself up on a fresh
-# machine: it creates .venv when missing and installs the project (editable) with its extras.
+# machine: it creates .venv when missing and installs the project (editable). `make test`
+# adds the test extras and real PyROOT (the `root` extra, ~250 MB to download once), so the
+# ROOT reducers are tested for real; `make run` does not need ROOT.
 
 PYTHON ?= python3
 VENV   ?= .venv
 VPY    := $(VENV)/bin/python
-STAMP  := $(VENV)/.maus-installed
+RUN_STAMP  := $(VENV)/.maus-installed-run
+TEST_STAMP := $(VENV)/.maus-installed-test
+PIP := $(VPY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test bench install clean help
 
@@ -14,22 +18,30 @@ help:
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make clean  - remove .venv and build leftovers"
 
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+
 # Re-install whenever the package description changes.
-$(STAMP): pyproject.toml setup.py
-	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	@touch $(STAMP)
+$(RUN_STAMP): pyproject.toml setup.py | $(VPY)
+	$(PIP) -e .
+	@touch $@
 
-install: $(STAMP)
+$(TEST_STAMP): pyproject.toml setup.py | $(VPY)
+	$(PIP) -e '.[test,root]'
+	@touch $@ $(RUN_STAMP)
 
-run: $(STAMP)
+install: $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(VPY) go.py $(ARGS)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(VPY) bench/bench_chain.py
+	$(VPY) bench/bench_reducers.py
+	$(VPY) bench/bench_workers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

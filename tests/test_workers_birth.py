@@ -88,3 +88,14 @@ def _config():
     from maus_online.configuration import default_configuration
 
     return default_configuration()
+
+
+def test_the_installed_console_script_starts_a_celery_worker():
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "maus-worker"
+    assert script.exists(), "maus-worker is not installed beside this Python (pip install -e .)"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "--concurrency" in result.stdout and "--purge" in result.stdout
