@@ -183,15 +183,25 @@ def test_sigkill_of_a_whole_worker_loses_no_spill(start_workers, queue, worker_e
     assert f"{survivor.nodename} " in stdout.split("spills by worker:")[1]
 
 
-def test_go_fails_within_the_timeout_when_no_worker_answers(queue, worker_env, tmp_path):
-    started = time.monotonic()
-    result = run_go(queue, worker_env, tmp_path, "--type_of_dataflow", "multi_process",
-                    "--worker_birth_timeout", "3", "--spill_count", "2", timeout=60)
-    elapsed = time.monotonic() - started
-    assert result.returncode == 1
-    assert "no worker answered within 3 s" in result.stderr
-    assert "celery -A workers worker" in result.stderr
-    assert elapsed < 3 + 20  # the timeout, plus go.py's own start-up
+def test_go_fails_within_the_timeout_when_no_worker_serves_its_queue(
+        celery_app, worker_env, tmp_path):
+    # A worker of another queue (another go.py's) is running: it is not ours to configure.
+    other = WorkerProcess(f"maus-test-other-{uuid.uuid4().hex[:6]}", tmp_path, worker_env,
+                          concurrency=1).start()
+    try:
+        other.wait_ready(celery_app)
+        queue = f"maus-test-empty-{uuid.uuid4().hex[:6]}"
+        started = time.monotonic()
+        result = run_go(queue, worker_env, tmp_path, "--type_of_dataflow", "multi_process",
+                        "--worker_birth_timeout", "3", "--spill_count", "2", timeout=60)
+        elapsed = time.monotonic() - started
+        assert result.returncode == 1
+        assert "no worker answered within 3 s" in result.stderr and queue in result.stderr
+        assert "celery -A workers worker" in result.stderr
+        assert elapsed < 3 + 20  # the timeout, plus go.py's own start-up
+        assert other.configuration(celery_app)["config_id"] is None
+    finally:
+        other.stop()
 
 
 def test_a_worker_of_another_version_refuses_the_birth(start_workers, celery_app):

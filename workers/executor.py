@@ -29,7 +29,7 @@ from .spill_exchange import SpillExchange, input_key
 INLINE_LIMIT = 16 * 1024
 #: Longest single wait on the result back end inside :meth:`CeleryExecutor.collect`.
 POLL_INTERVAL = 0.05
-#: Seconds one ``ping`` waits for workers to answer while go.py looks for them.
+#: Seconds one query waits for workers to answer while go.py looks for them.
 PING_TIMEOUT = 1.0
 WORKER_GUIDE = "docs/workers.md"
 
@@ -54,16 +54,18 @@ class CeleryExecutor:
         deadline = time.monotonic() + timeout
         workers = self._discover(deadline)
         if not workers:
+            queue = self.config["task_queue"]
             raise ExecutorError(
-                f"no worker answered within {timeout:g} s on the broker {self._broker()}; "
-                f"start workers with `celery -A workers worker -c 2 -l INFO` ({WORKER_GUIDE})")
+                f"no worker answered within {timeout:g} s on the broker {self._broker()} "
+                f"for the queue {queue!r}; start workers with "
+                f"`celery -A workers worker -c 2 -l INFO` ({WORKER_GUIDE})")
         config_id = f"{uuid.uuid4().hex[:12]}-run{run_number}"
         remaining = max(1.0, deadline - time.monotonic())
         replies = self._broadcast("maus_birth", {
             "specification": specification, "configuration": dict(config),
             "config_id": config_id, "version": __version__, "timeout": 0.9 * remaining,
             "return_fields": return_fields,
-        }, timeout=remaining, limit=len(workers))
+        }, timeout=remaining, limit=len(workers), destination=workers)
         reports = [self._report(name, replies.get(name), remaining) for name in sorted(
             set(workers) | set(replies))]
         failed = [report for report in reports if not report.updated]
@@ -79,20 +81,25 @@ class CeleryExecutor:
         return max(1, self._processes)
 
     def _discover(self, deadline: float) -> list[str]:
+        """The workers that consume this go.py's task queue (others are none of its business:
+        another go.py may be configuring them for its own run)."""
+        queue = self.config["task_queue"]
         while True:
             try:
-                answers = self.app.control.ping(timeout=PING_TIMEOUT)
+                answers = self.app.control.inspect(timeout=PING_TIMEOUT).active_queues() or {}
             except OperationalError as exc:
                 raise ExecutorError(f"cannot reach the broker {self._broker()}: {exc}") from exc
-            names = [name for answer in answers for name in answer]
+            names = sorted(name for name, queues in answers.items()
+                           if any(q.get("name") == queue for q in queues or ()))
             if names or time.monotonic() >= deadline:
                 return names
 
     def _broadcast(self, command: str, arguments: dict[str, Any], timeout: float,
-                   limit: int) -> dict[str, Any]:
+                   limit: int, destination: list[str]) -> dict[str, Any]:
         try:
             replies = self.app.control.broadcast(command, arguments=arguments, reply=True,
-                                                 timeout=timeout, limit=limit)
+                                                 timeout=timeout, limit=limit,
+                                                 destination=destination)
         except OperationalError as exc:
             raise ExecutorError(f"cannot reach the broker {self._broker()}: {exc}") from exc
         return {name: reply for answer in replies or [] for name, reply in answer.items()}
