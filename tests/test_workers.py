@@ -4,6 +4,8 @@ Every test starts its own worker processes on a queue of its own and stops them 
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -65,6 +67,22 @@ def go_command(queue, *args):
 def run_go(queue, worker_env, cwd, *args, timeout=GO_TIMEOUT):
     return subprocess.run(go_command(queue, *args), cwd=cwd, env=worker_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def running_go(queue, worker_env, cwd, *args):
+    """go.py running a slow multi_process run in the background; killed if a test fails."""
+    go = subprocess.Popen(go_command(queue, "--type_of_dataflow", "multi_process",
+                                     "--particles_per_spill", "20", "--transformer", SLOW_CHAIN,
+                                     "--output_json_file_name", "out.jsonl", *args),
+                          cwd=cwd, env=worker_env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        yield go
+    finally:
+        if go.poll() is None:
+            go.kill()
+            go.communicate()
 
 
 def read_spills(path):
@@ -132,23 +150,13 @@ def test_a_new_configuration_reaches_every_sub_process(start_workers, celery_app
 def test_sigkill_of_a_sub_process_loses_no_spill_and_doubles_none(
         start_workers, celery_app, queue, worker_env, tmp_path):
     (worker,) = start_workers(1, concurrency=2)
-    go = subprocess.Popen(go_command(queue, "--type_of_dataflow", "multi_process",
-                                     "--spill_count", "40", "--particles_per_spill", "20",
-                                     "--transformer", SLOW_CHAIN,
-                                     "--output_json_file_name", "out.jsonl"),
-                          cwd=tmp_path, env=worker_env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    try:
+    with running_go(queue, worker_env, tmp_path, "--spill_count", "40") as go:
         wait_for_lines(tmp_path / "out.jsonl", 6, go)
         before = worker.configuration(celery_app)
         victim = int(next(iter(before["processes"])))
         # Each sub-process is always inside a 0.1 s spill: the kill lands mid-task.
-        import os
         os.kill(victim, signal.SIGKILL)
         stdout, stderr = go.communicate(timeout=GO_TIMEOUT)
-    finally:
-        if go.poll() is None:
-            go.kill()
     assert go.returncode == 0, stderr + worker.log()
     spills = read_spills(tmp_path / "out.jsonl")
     assert physics_numbers(spills) == list(range(1, 41))
@@ -163,19 +171,10 @@ def test_sigkill_of_a_sub_process_loses_no_spill_and_doubles_none(
 
 def test_sigkill_of_a_whole_worker_loses_no_spill(start_workers, queue, worker_env, tmp_path):
     doomed, survivor = start_workers(2, concurrency=1)
-    go = subprocess.Popen(go_command(queue, "--type_of_dataflow", "multi_process",
-                                     "--spill_count", "30", "--particles_per_spill", "20",
-                                     "--transformer", SLOW_CHAIN,
-                                     "--output_json_file_name", "out.jsonl"),
-                          cwd=tmp_path, env=worker_env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    try:
+    with running_go(queue, worker_env, tmp_path, "--spill_count", "30") as go:
         wait_for_lines(tmp_path / "out.jsonl", 5, go)
         doomed.kill(signal.SIGKILL)  # the whole node: main process and sub-processes
         stdout, stderr = go.communicate(timeout=GO_TIMEOUT)
-    finally:
-        if go.poll() is None:
-            go.kill()
     assert go.returncode == 0, stderr + survivor.log()
     spills = read_spills(tmp_path / "out.jsonl")
     assert physics_numbers(spills) == list(range(1, 31))
