@@ -1,0 +1,134 @@
+"""Settings of the MAUS Online web front-end, all read from the environment.
+
+* ``MAUS_IMAGE_DIRECTORY`` (``images``): where go.py's OutputPyImage writes the images and
+  sidecars; relative to the current directory, as go.py's ``image_directory``.
+* ``MAUS_REFRESH_SECONDS`` (5): seconds between two polls of an open dashboard.
+* ``MAUS_STALE_SECONDS`` (60): seconds without a new plot before the page says so.
+* ``MAUS_DASHBOARD_LAYOUT`` (``dashboard/default_layout.toml``): a TOML or JSON layout file.
+* ``MAUS_WEB_DEBUG`` (0): 1 turns Django's DEBUG on -- tracebacks in the browser, so never in
+  the control room.
+* ``MAUS_WEB_SECRET_KEY``: required while DEBUG is off; with DEBUG on a throw-away key is made.
+* ``MAUS_WEB_ALLOWED_HOSTS`` (``127.0.0.1,localhost``): host names answered, comma-separated.
+* ``MAUS_WEB_STATIC_ROOT``: where ``manage.py collectstatic`` puts the static files for a web
+  server to serve.
+
+A value that cannot be used stops the start-up with ImproperlyConfigured naming the variable.
+There is no database: the front-end reads files only, so no model, session, auth or admin app
+is installed. docs/webfrontend.md has the details.
+"""
+from __future__ import annotations
+
+import os
+
+from dashboard.layout import DEFAULT_LAYOUT_FILE, LayoutError, read_layout_file
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
+
+
+def _flag(name: str) -> bool:
+    value = os.environ.get(name, "0").strip()
+    if value not in ("", "0", "1"):
+        raise ImproperlyConfigured(f"{name}={value!r}: write {name}=1 (on) or {name}=0 (off)")
+    return value == "1"
+
+
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ImproperlyConfigured(f"{name}={value!r}: write a number of seconds > 0, "
+                                   f"e.g. {name}={default:g}")
+    return seconds
+
+
+def _layout(name: str) -> dict:
+    path = os.environ.get(name, "").strip() or DEFAULT_LAYOUT_FILE
+    try:
+        return read_layout_file(path)
+    except LayoutError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+DEBUG = _flag("MAUS_WEB_DEBUG")
+
+SECRET_KEY = os.environ.get("MAUS_WEB_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "MAUS_WEB_SECRET_KEY is not set. The front-end runs with DEBUG off unless "
+            "MAUS_WEB_DEBUG=1, and then needs a secret key from the environment: "
+            "export MAUS_WEB_SECRET_KEY=\"$(python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))')\"")
+    # Development only: nothing here signs data that must outlive the process (no sessions,
+    # no cookies), so a key made afresh at each start is enough.
+    SECRET_KEY = get_random_secret_key()
+
+ALLOWED_HOSTS = [host.strip() for host in
+                 os.environ.get("MAUS_WEB_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+                 if host.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "dashboard",
+]
+
+# No CSRF or session middleware: every view answers GET and HEAD only and nothing is stored.
+# CommonMiddleware asks every request for its host, which is what enforces ALLOWED_HOSTS
+# (Django checks the host only when something asks for it).
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dashboard.security.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "maus_web.urls"
+WSGI_APPLICATION = "maus_web.wsgi.application"
+
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+}]
+
+DATABASES: dict = {}
+
+USE_I18N = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+# Static files: the app's own CSS and JS, and plotly.min.js that `make webassets` copies from
+# npm into dashboard/static/dashboard/vendor/. WhiteNoise serves them from the apps'
+# directories (no collectstatic needed); a web server can serve MAUS_WEB_STATIC_ROOT instead.
+STATIC_URL = "static/"
+STATIC_ROOT = os.environ.get("MAUS_WEB_STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = True
+
+# Security headers (the Content-Security-Policy comes from dashboard.security).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Django's own default sends errors only to mail_admins while DEBUG is off; the console
+    # (runserver's terminal, Apache's error log) is where a control room looks.
+    "loggers": {"dashboard": {"handlers": ["console"], "level": "INFO"},
+                "django": {"handlers": ["console"], "level": "WARNING"}},
+}
+
+# The dashboard's own settings (dashboard/conf.py has their meanings and defaults).
+MAUS_IMAGE_DIRECTORY = os.environ.get("MAUS_IMAGE_DIRECTORY", "").strip() or "images"
+MAUS_REFRESH_SECONDS = _seconds("MAUS_REFRESH_SECONDS", 5.0)
+MAUS_STALE_SECONDS = _seconds("MAUS_STALE_SECONDS", 60.0)
+MAUS_DASHBOARD_LAYOUT = _layout("MAUS_DASHBOARD_LAYOUT")
