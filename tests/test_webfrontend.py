@@ -30,7 +30,8 @@ def django_ready():
     MAUS_* variables the shell running the tests may hold."""
     if str(WEBFRONTEND) not in sys.path:
         sys.path.insert(0, str(WEBFRONTEND))
-    saved = {name: value for name, value in os.environ.items() if name.startswith("MAUS_")}
+    saved = {name: value for name, value in os.environ.items()
+             if name.startswith("MAUS_") or name == "DJANGO_SETTINGS_MODULE"}
     for name in saved:
         del os.environ[name]
     os.environ["DJANGO_SETTINGS_MODULE"] = "maus_web.settings"
@@ -42,7 +43,10 @@ def django_ready():
         django.setup()
         setup_test_environment()  # lets the test client's host "testserver" in
     finally:
-        for name in [name for name in os.environ if name.startswith("MAUS_")]:
+        # Django read them at setup; left set, they would leak into the subprocesses of
+        # later tests (a Celery worker sets Django up when DJANGO_SETTINGS_MODULE is set).
+        for name in [name for name in os.environ
+                     if name.startswith("MAUS_") or name == "DJANGO_SETTINGS_MODULE"]:
             del os.environ[name]
         os.environ.update(saved)
     yield

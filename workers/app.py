@@ -52,7 +52,9 @@ def configure_app(app: Celery, config: Mapping[str, Any]) -> Celery:
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Celery:
-    app = Celery("maus_online", include=["workers.tasks", "workers.control"])
+    # fixups=[]: a worker has nothing to do with Django, even on a node whose environment
+    # sets DJANGO_SETTINGS_MODULE for the web front-end (Celery would set Django up).
+    app = Celery("maus_online", include=["workers.tasks", "workers.control"], fixups=[])
     return configure_app(app, config or node_configuration())
 
 
