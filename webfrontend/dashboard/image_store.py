@@ -61,40 +61,6 @@ class SidecarError(ValueError):
 
 
 @dataclass(frozen=True)
-class ImageRecord:
-    """One plot as listed in the image directory: its sidecar's metadata and its image file.
-
-    ``series`` is the tag without the auto-number suffix, so the refreshes of one plot share
-    it; ``modified`` (seconds since the epoch) and ``version`` come from the image file and
-    change whenever ``OutputPyImage`` replaces it.
-    """
-
-    tag: str
-    series: str
-    image_file: str
-    image_type: str
-    description: str
-    keywords: tuple[str, ...]
-    run_number: int | None
-    spill_number: int | None
-    spills_seen: int | None
-    time: str
-    format_version: int
-    sidecar_file: str
-    modified: float
-    version: str
-    size: int
-
-    @property
-    def content_type(self) -> str:
-        return CONTENT_TYPES[self.image_type]
-
-    @property
-    def browser_displayable(self) -> bool:
-        return self.image_type in BROWSER_TYPES
-
-
-@dataclass(frozen=True)
 class _Metadata:
     """What a sidecar says, checked; the image file's state is looked up at each listing."""
 
@@ -108,6 +74,30 @@ class _Metadata:
     spills_seen: int | None
     time: str
     format_version: int
+
+
+@dataclass(frozen=True)
+class ImageRecord(_Metadata):
+    """One plot as listed in the image directory: its sidecar's metadata and its image file.
+
+    ``series`` is the tag without the auto-number suffix, so the refreshes of one plot share
+    it; ``modified`` (seconds since the epoch) and ``version`` come from the image file and
+    change whenever ``OutputPyImage`` replaces it.
+    """
+
+    series: str
+    sidecar_file: str
+    modified: float
+    version: str
+    size: int
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.image_type]
+
+    @property
+    def browser_displayable(self) -> bool:
+        return self.image_type in BROWSER_TYPES
 
 
 @dataclass
@@ -282,11 +272,7 @@ class ImageStore:
                 entry.image_missing_logged = True
             return None
         return ImageRecord(
-            tag=metadata.tag, series=series_of(metadata.tag), image_file=metadata.image_file,
-            image_type=metadata.image_type, description=metadata.description,
-            keywords=metadata.keywords, run_number=metadata.run_number,
-            spill_number=metadata.spill_number, spills_seen=metadata.spills_seen,
-            time=metadata.time, format_version=metadata.format_version, sidecar_file=name,
+            **vars(metadata), series=series_of(metadata.tag), sidecar_file=name,
             modified=image_status.st_mtime,
             version=f"{image_status.st_mtime_ns:x}-{image_status.st_size:x}",
             size=image_status.st_size)
