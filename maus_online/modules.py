@@ -94,11 +94,18 @@ class OutputBase(ModuleBase):
 
 
 def record_error(spill: Spill, module_name: str, message: str) -> None:
-    """Append ``message`` to ``spill["errors"][module_name]``, creating what is missing."""
+    """Append ``message`` to ``spill["errors"][module_name]``, creating what is missing.
+
+    A spill read from a file may hold something other than a list there; it is kept, as its
+    repr, in front of the new message.
+    """
     errors = spill.get("errors")
     if not isinstance(errors, dict):
         errors = spill["errors"] = {}
-    errors.setdefault(module_name, []).append(message)
+    messages = errors.setdefault(module_name, [])
+    if not isinstance(messages, list):
+        messages = errors[module_name] = [repr(messages)]
+    messages.append(message)
 
 
 #: Frames of a map's traceback kept in the spill's error message (the innermost ones).

@@ -79,3 +79,9 @@ def test_record_error_repairs_a_missing_or_broken_errors_field():
     record_error(spill, "MapPyX", "first")
     record_error(spill, "MapPyX", "second")
     assert spill["errors"] == {"MapPyX": ["first", "second"]}
+
+
+def test_record_error_keeps_a_non_list_entry_from_a_file():
+    spill = {"errors": {"MapPyX": "written by an old writer"}}
+    record_error(spill, "MapPyX", "new")
+    assert spill["errors"] == {"MapPyX": ["'written by an old writer'", "new"]}

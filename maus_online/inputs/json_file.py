@@ -295,12 +295,7 @@ def _error_spill(message: str) -> Spill:
 
 
 def _record(spill: Spill, message: str) -> None:
-    # record_error appends to a list; a malformed file may hold something else there.
-    errors = spill.get("errors")
-    name = InputPyJSON.module_name()
-    if isinstance(errors, dict) and name in errors and not isinstance(errors[name], list):
-        errors[name] = [repr(errors[name])]
-    record_error(spill, name, message)
+    record_error(spill, InputPyJSON.module_name(), message)
 
 
 def _open(path: Path) -> IO[bytes]:
