@@ -286,16 +286,12 @@ class InputPyJSON(InputBase):
             try:
                 validate_spill(document, self.mode)
             except SpillError as exc:
-                _record(document, f"{where}: {exc}")
+                record_error(document, InputPyJSON.module_name(), f"{where}: {exc}")
         return document
 
 
 def _error_spill(message: str) -> Spill:
     return {"maus_event_type": "Spill", "errors": {InputPyJSON.module_name(): [message]}}
-
-
-def _record(spill: Spill, message: str) -> None:
-    record_error(spill, InputPyJSON.module_name(), message)
 
 
 def _open(path: Path) -> IO[bytes]:
