@@ -10,6 +10,7 @@ Replies are small status dicts, as Celery's own control commands return.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -121,8 +122,7 @@ def _asker(state: Any) -> tuple[Callable[[], list[int]], Ask]:
         directory = _channel_directory
         return (lambda: _pool_pids(state),
                 lambda pid, request, timeout: ask_child(directory, pid, request, timeout))
-    import os  # solo pool: tasks run in this very process
-
+    # A solo or thread pool: tasks run in this very process.
     return (lambda: [os.getpid()], lambda pid, request, timeout: handle_request(request))
 
 
