@@ -6,6 +6,7 @@ the input, transform chain, reducers and outputs through the module registry, an
 chosen dataflow. ``python go.py --help`` lists every configuration key.
 
 Exit status: 0 done, 1 the run failed, 2 configuration error, 130 interrupted by Ctrl-C.
+Every error message carries an identifier (MAUS-1xx) explained in docs/recovery.md.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from maus_online import __version__
+from maus_online.catalogue import say_unless_coded
 from maus_online.configuration import load_configuration
 from maus_online.dataflows import DATAFLOWS, ProgressDisplay, RunStatistics, assemble, format_summary
 from maus_online.errors import ConfigurationError, MausError
@@ -32,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         stages = assemble(config, build_default_registry())
     except ConfigurationError as exc:
-        print(f"go.py: configuration error: {exc}", file=sys.stderr)
+        print(say_unless_coded("MAUS-120", exc), file=sys.stderr)
         return EXIT_CONFIGURATION
     print(f"MAUS Online {__version__}: {config['type_of_dataflow']}, "
           f"input {config['inputter']}, transform {format_specification(stages.specification)}",
@@ -48,10 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             dataflow.run(stages, config, stats, progress)
     except ConfigurationError as exc:  # raised by a module's birth
-        print(f"go.py: configuration error: {exc}", file=sys.stderr)
+        print(say_unless_coded("MAUS-120", exc), file=sys.stderr)
         return EXIT_CONFIGURATION
     except MausError as exc:
-        print(f"go.py: the run failed: {exc}", file=sys.stderr)
+        print(say_unless_coded("MAUS-121", exc), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:  # a second Ctrl-C while the run was being closed
         stats.interrupted = True

@@ -53,6 +53,7 @@ from maus_online.configuration import default_configuration
 from maus_online.dataflows import ProgressDisplay, RunStatistics, assemble
 from maus_online.dataflows.multi_process import run_multi_process
 from maus_online.dataflows.pipeline_single_thread import run_pipeline_single_thread
+from maus_online.doc_store import open_doc_store
 from maus_online.errors import ConfigurationError
 from maus_online.inputs import input_failed
 from maus_online.modules import InputBase, MapBase, apply_map, fields_read
@@ -430,21 +431,23 @@ def framework_cost(config: dict[str, Any], worker: BenchWorker, spill: dict[str,
     """Round trips of ``spill`` through a do-nothing transform, one in flight, sent back whole."""
     executor = make_executor(config, worker.nodename)
     spec = parse_specification(DO_NOTHING)
+    store = open_doc_store(config)
     try:
         executor.configure(spec, config, config["run_number"], None)
         for _ in range(3):  # warm-up: connections, first-call costs
-            _round_trip(executor, spill)
+            _round_trip(executor, store, spill)
         servers = pids_named("redis-server", "beam.smp")
         servers0 = {pid: cpu_ticks(pid) for pid in servers}
         workers0, cpu0 = tree_ticks(worker.process.pid), time.process_time()
         start = time.perf_counter()
         for _ in range(count):
-            _round_trip(executor, spill)
+            _round_trip(executor, store, spill)
         end, cpu = time.perf_counter(), time.process_time()
         workers = tree_ticks(worker.process.pid)
         servers1 = {pid: cpu_ticks(pid) for pid in servers}
     finally:
         executor.close()
+        store.close()
     known = [pid for pid in servers if servers0[pid] is not None and servers1[pid] is not None]
     server_cpu = (sum(servers1[pid] - servers0[pid] for pid in known) / CLK_TCK
                   if known else None)
@@ -453,15 +456,17 @@ def framework_cost(config: dict[str, Any], worker: BenchWorker, spill: dict[str,
                worker_main_cpu=ticks_spent(workers0, workers, worker.process.pid))
 
 
-def _round_trip(executor: Any, spill: dict[str, Any]) -> None:
-    executor.submit(spill)
+def _round_trip(executor: Any, store: Any, spill: dict[str, Any]) -> None:
+    """One spill to a worker and back through the document store (as merge-output reads it)."""
+    seq = store.last_seq() + 1
+    executor.submit(spill, seq)
     deadline = time.monotonic() + ROUND_TRIP_TIMEOUT
     while True:
         done = executor.collect(1.0)
         if done:
-            if done[0].spill is None:
+            if done[0].error is not None:
                 raise RuntimeError(f"do-nothing transform failed: {done[0].error}")
-            if len(done[0].spill) != len(spill):
+            if len(store.get(seq).decode()) != len(spill):
                 raise RuntimeError("the spill did not come back whole")
             return
         if time.monotonic() > deadline:
@@ -644,6 +649,7 @@ def run(args: argparse.Namespace, scratch: Path, workers: list[BenchWorker]) -> 
         "particles_per_spill": args.particles, "spill_count": n, "progress": False,
         "reducers": [MERGE_REDUCERS], "outputters": [], "output_json_file_name": "",
         "image_directory": str(scratch / "images"),
+        "doc_store_url": f"sqlite:///{scratch / 'doc_store.sqlite'}",
     })
     simulated = dict(base)
     merge_side = assemble(simulated, build_default_registry())

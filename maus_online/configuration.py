@@ -234,15 +234,21 @@ def build_argument_parser(options: Mapping[str, Option], prog: str = "go.py"
         epilog=(f"Configuration: defaults from {defaults_path()}, overridden by "
                 f"--{USER_FILE_OPTION} (JSON, YAML or TOML), overridden by --key value. "
                 "Lists are comma-separated; objects are JSON. docs/configuration.md "
-                "explains each key."),
+                "explains each key.\n\nWhen something goes wrong: every error message "
+                "carries an identifier (MAUS-1xx); docs/recovery.md explains each one by "
+                "symptom (no workers answered, RabbitMQ or the document store unreachable, "
+                "version mismatch, transform failed on every spill, plots stopped updating)."),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"MAUS Online {__version__}")
     parser.add_argument(f"--{USER_FILE_OPTION}", metavar="FILE",
                         help="user configuration file (.json, .yaml, .yml or .toml)")
     for option in options.values():
         from_env = f"; environment variable {option.env} overrides it" if option.env else ""
+        # A bool given alone (--follow) means true; --follow false still works.
+        flag = {"nargs": "?", "const": "true"} if option.type == "bool" else {}
         parser.add_argument(f"--{option.name}", metavar=option.type.upper().replace(",", "_"),
-                            help=f"{option.help} (default: {_show(option.default)}{from_env})")
+                            help=f"{option.help} (default: {_show(option.default)}{from_env})",
+                            **flag)
     return parser
 
 

@@ -36,3 +36,7 @@ class ExecutorError(MausError):
 
 class SpillError(MausError):
     """A spill is malformed: the message names its run, its spill and the offending field."""
+
+
+class DocumentStoreError(MausError):
+    """The document store cannot be reached or refused an operation; keeps the back end's message."""

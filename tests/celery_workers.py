@@ -19,6 +19,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from maus_online.configuration import default_configuration
 from tests.conftest import REPO_ROOT
 
 START_TIMEOUT = 60.0
@@ -89,16 +92,18 @@ class WorkerProcess:
     """One ``celery worker`` node, started, waited for, queried and stopped by a test."""
 
     def __init__(self, queue: str, log_dir: Path, env: dict[str, str], *,
-                 concurrency: int = 2, name: str | None = None) -> None:
+                 concurrency: int = 2, name: str | None = None, purge: bool = True) -> None:
         self.name = name or f"test-{uuid.uuid4().hex[:6]}"
         self.nodename = f"{self.name}@{socket.gethostname()}"
+        self.purge = purge  # a worker joining a running go.py must not drop its tasks
         self.queue, self.env, self.concurrency = queue, env, concurrency
         self.log_path = log_dir / f"{self.name}.log"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
         command = [sys.executable, "-m", "celery", "-A", "workers", "worker",
-                   "-c", str(self.concurrency), "-l", "INFO", "--purge", "-n", self.nodename,
+                   "-c", str(self.concurrency), "-l", "INFO", *(["--purge"] if self.purge else []),
+                   "-n", self.nodename,
                    "-Q", self.queue, "--without-mingle", "--without-gossip"]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdout=log,
@@ -134,3 +139,53 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+# --- Fixtures shared by the test modules that run real workers ----------------------------
+
+GO_TIMEOUT = 240
+
+
+@pytest.fixture(scope="module")
+def celery_app():
+    from workers.app import create_app
+
+    app = create_app(default_configuration())
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def worker_env(tmp_path_factory):
+    return subprocess_env(write_plugin(tmp_path_factory.mktemp("plugin")))
+
+
+@pytest.fixture
+def queue():
+    return f"maus-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def start_workers(celery_app, worker_env, queue, tmp_path):
+    """``start_workers(count, concurrency)``: ready workers on this test's queue."""
+    started: list[WorkerProcess] = []
+
+    def start(count: int = 1, concurrency: int = 2) -> list[WorkerProcess]:
+        new = [WorkerProcess(queue, tmp_path, worker_env, concurrency=concurrency).start()
+               for _ in range(count)]
+        started.extend(new)
+        return [worker.wait_ready(celery_app) for worker in new]
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def go_command(queue, *args):
+    return [sys.executable, str(REPO_ROOT / "go.py"), "--progress", "false",
+            "--task_queue", queue, *args]
+
+
+def run_go(queue, worker_env, cwd, *args, timeout=GO_TIMEOUT):
+    return subprocess.run(go_command(queue, *args), cwd=cwd, env=worker_env,
+                          capture_output=True, text=True, timeout=timeout)

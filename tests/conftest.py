@@ -8,6 +8,10 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Fixtures that start real servers and workers, available to every test module.
+pytest_plugins = ["tests.celery_workers", "tests.doc_store_backends",
+                  "tests.couchdb_server"]
+
 
 @pytest.fixture
 def repo_root() -> Path:

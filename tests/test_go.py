@@ -78,7 +78,8 @@ def test_configuration_errors_end_go_with_one_clear_line(go_command, tmp_path, a
     result = run_go(go_command, *args, cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("go.py: configuration error: ")
+    assert len(lines) == 1 and lines[0].startswith("MAUS-120 go.py: configuration error: ")
+    assert lines[0].endswith("[docs/recovery.md#maus-120]")
     assert message in lines[0]
 
 

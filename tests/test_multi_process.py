@@ -12,9 +12,12 @@ import pytest
 from maus_online.dataflows import (Completed, ProgressDisplay, RunStatistics, WorkerReport,
                                    assemble)
 from maus_online.dataflows.multi_process import run_multi_process
+from maus_online.doc_store import StoredSpill
+from maus_online.doc_store.memory import MemoryDocumentStore
 from maus_online.errors import ExecutorError
 from maus_online.modules import InputBase, OutputBase, apply_map
 from maus_online.specification import build_transform
+from maus_online.spill.validation import project
 from tests.conftest import make_config, skeleton
 
 
@@ -35,10 +38,11 @@ class OutputPyList(OutputBase):
 
 
 class ExecutorInProcess:
-    """Runs the chain here, and hands results back newest first to scramble their order."""
+    """Runs the chain here, writes into ``store`` as a worker would, and hands results back
+    newest first to scramble their order."""
 
-    def __init__(self, registry, fail_spill=None):
-        self.registry, self.fail_spill = registry, fail_spill
+    def __init__(self, registry, store, fail_spill=None):
+        self.registry, self.store, self.fail_spill = registry, store, fail_spill
         self.transform = None
         self.pending: dict[str, dict] = {}
         self.births: list = []
@@ -56,22 +60,23 @@ class ExecutorInProcess:
     def concurrency(self):
         return 2
 
-    def submit(self, spill):
+    def submit(self, spill, seq):
         self.counter += 1
         ticket = f"t{self.counter}"
-        self.pending[ticket] = spill
+        self.pending[ticket] = (seq, spill)
         self.most_in_flight = max(self.most_in_flight, len(self.pending))
         return ticket
 
     def collect(self, timeout):
         done = []
         for ticket in reversed(list(self.pending)):
-            spill = self.pending.pop(ticket)
+            seq, spill = self.pending.pop(ticket)
             if spill["spill_number"] == self.fail_spill:
-                done.append(Completed(ticket, None, "failed: worker exploded", "fake@here"))
+                done.append(Completed(ticket, "failed: worker exploded", "fake@here"))
             else:
-                done.append(Completed(ticket, apply_map(self.transform, spill), None,
-                                      "fake@here"))
+                transformed = project(apply_map(self.transform, spill), self.return_fields)
+                self.store.put(StoredSpill.encode(seq, transformed))
+                done.append(Completed(ticket, None, "fake@here"))
         return done
 
     def close(self):
@@ -86,9 +91,10 @@ def run(spills, registry, output=None, fail=None, **overrides):
     output = output or OutputPyList()
     stages.outputters = [output]
     stats = RunStatistics()
-    executor = ExecutorInProcess(registry, fail_spill=fail)
+    store = MemoryDocumentStore()
+    executor = ExecutorInProcess(registry, store, fail_spill=fail)
     progress = ProgressDisplay(stats, io.StringIO(), enabled=False)
-    run_multi_process(stages, config, stats, progress, executor)
+    run_multi_process(stages, config, stats, progress, executor, store=store)
     return output.saved, executor, stats
 
 
@@ -105,6 +111,7 @@ def test_spills_are_merged_in_input_order_whatever_order_they_finish(registry):
     assert all(len(d["mc_events"]) == 3 for d in saved if d.get("daq_event_type") ==
                "physics_event")
     assert stats.per_worker == {"fake@here": 8}
+    assert stats.spills_in == len(spills)  # read once, though reduced through the store
 
 
 def test_back_pressure_bounds_the_spills_in_flight(registry):
@@ -158,4 +165,5 @@ def test_a_birth_failure_ends_the_job(registry):
     with pytest.raises(ExecutorError, match="could not be born"):
         run_multi_process(stages, config, stats,
                           ProgressDisplay(stats, io.StringIO(), enabled=False),
-                          ExecutorRefusing(registry))
+                          ExecutorRefusing(registry, MemoryDocumentStore()),
+                          store=MemoryDocumentStore())

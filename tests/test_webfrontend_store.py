@@ -233,7 +233,7 @@ def test_format_age(seconds, text):
 
 def test_freshness(tmp_path):
     state = freshness([], now=1000.0, stale_seconds=60)
-    assert state.stale and state.message.startswith("No plots yet")
+    assert state.stale and state.message.startswith("MAUS-303 No plots yet")
     write_plot(tmp_path, "a", age=0)
     record = ImageStore(tmp_path).records()[0]
     fresh = freshness([record], now=record.modified + 59, stale_seconds=60)

@@ -1,6 +1,7 @@
 """multi_process on real Celery workers over the machine's RabbitMQ, with Redis behind them.
 
-Every test starts its own worker processes on a queue of its own and stops them at the end.
+Every test starts its own worker processes on a queue of its own and stops them at the end
+(the fixtures are in tests/celery_workers.py).
 """
 from __future__ import annotations
 
@@ -8,65 +9,14 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 
-import pytest
-
 from maus_online import __version__, codec
-from maus_online.configuration import default_configuration
-from tests.celery_workers import WorkerProcess, subprocess_env, write_plugin
-from tests.conftest import REPO_ROOT
+from tests.celery_workers import GO_TIMEOUT, WorkerProcess, go_command, run_go
 
-GO_TIMEOUT = 240
 SLOW_CHAIN = ("MapPyGroup(MapPyBeamMaker, MapPySimulation, MapPyTOFMCDigitizer, "
               "MapPyTOFDigits, MapPyTOFSlabHits, MapPyTOFSpacePoints, MapPySlowDown)")
-
-
-@pytest.fixture(scope="module")
-def celery_app():
-    from workers.app import create_app
-
-    app = create_app(default_configuration())
-    yield app
-    app.close()
-
-
-@pytest.fixture(scope="module")
-def worker_env(tmp_path_factory):
-    return subprocess_env(write_plugin(tmp_path_factory.mktemp("plugin")))
-
-
-@pytest.fixture
-def queue():
-    return f"maus-test-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def start_workers(celery_app, worker_env, queue, tmp_path):
-    """``start_workers(count, concurrency)``: ready workers on this test's queue."""
-    started: list[WorkerProcess] = []
-
-    def start(count: int = 1, concurrency: int = 2) -> list[WorkerProcess]:
-        new = [WorkerProcess(queue, tmp_path, worker_env, concurrency=concurrency).start()
-               for _ in range(count)]
-        started.extend(new)
-        return [worker.wait_ready(celery_app) for worker in new]
-
-    yield start
-    for worker in started:
-        worker.stop()
-
-
-def go_command(queue, *args):
-    return [sys.executable, str(REPO_ROOT / "go.py"), "--progress", "false",
-            "--task_queue", queue, *args]
-
-
-def run_go(queue, worker_env, cwd, *args, timeout=GO_TIMEOUT):
-    return subprocess.run(go_command(queue, *args), cwd=cwd, env=worker_env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @contextlib.contextmanager
@@ -221,7 +171,7 @@ def test_a_failed_birth_stops_go_with_the_workers_reason(start_workers, queue, w
                     "--spill_count", "2")
     assert result.returncode == 1, result.stdout
     message = result.stderr.strip().splitlines()[-1]
-    assert message.startswith("go.py: the run failed: 1 of 1 workers could not be born")
+    assert message.startswith("MAUS-102 1 of 1 workers could not be born")
     assert worker.nodename in message
     assert "calibration database unreachable (deliberate)" in message
 
@@ -253,3 +203,24 @@ def test_a_task_for_another_configuration_is_refused(start_workers, celery_app, 
     assert value["error"]["traceback"].startswith("Traceback")
     assert value["error"]["pid"] > 0 and value["error"]["hostname"]
     result.forget()
+
+
+def test_a_worker_started_during_the_run_is_given_the_run_and_loses_nothing(
+        start_workers, celery_app, queue, worker_env, tmp_path):
+    start_workers(1, concurrency=1)
+    with running_go(queue, worker_env, tmp_path, "--spill_count", "30",
+                    "--worker_birth_timeout", "30") as go:
+        wait_for_lines(tmp_path / "out.jsonl", 3, go)
+        # As systemd restarting a worker would: no --purge, the run's tasks stay queued.
+        late = WorkerProcess(queue, tmp_path, worker_env, concurrency=1, purge=False).start()
+        try:
+            late.wait_ready(celery_app)
+            stdout, stderr = go.communicate(timeout=GO_TIMEOUT)
+        finally:
+            late.stop()
+    assert go.returncode == 0, stderr + late.log()
+    spills = read_spills(tmp_path / "out.jsonl")
+    assert physics_numbers(spills) == list(range(1, 31))
+    assert not [s for s in spills if s.get("errors")], "a spill was lost to a refusal"
+    assert f"MAUS-134 worker {late.nodename} refused spill" in stderr
+    assert "spills by worker:" in stdout and late.nodename in stdout

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maus_online import codec
+from maus_online.catalogue import say
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class ChildChannel:
         try:
             connection.send_bytes(codec.dumps(reply))
         except OSError as exc:
-            log.warning("child channel of PID %d could not reply: %s", os.getpid(), exc)
+            log.warning("%s", say("MAUS-205", pid=os.getpid(), reason=exc))
 
     def close(self) -> None:
         self._listener.close()

@@ -21,6 +21,7 @@ from celery import signals
 from celery.worker.control import control_command, inspect_command, nok, ok
 
 from maus_online import __version__
+from maus_online.catalogue import GUIDE, say
 from maus_online.tuning import tune_garbage_collector
 
 from .child_channel import ChildChannel, ask_child, make_channel_directory
@@ -58,8 +59,18 @@ def _start_sub_process(**_: Any) -> None:
     if _committed is not None:
         status = handle_request({"command": "birth", **_committed})
         if not status["ok"]:
-            log.error("new sub-process could not be born with configuration %s: %s",
-                      _committed["config_id"], status["error"])
+            log.error("%s", say("MAUS-203", config_id=_committed["config_id"],
+                                error=status["error"]))
+
+
+@signals.worker_ready.connect
+def _announce(sender: Any = None, **_: Any) -> None:
+    """Say, once the worker consumes, which version and queues, and where the guide is."""
+    try:
+        queues = ", ".join(sorted(q.name for q in sender.task_consumer.queues))
+    except AttributeError:  # not a regular consumer (tests, a custom bootstep)
+        queues = "?"
+    log.info("%s", say("MAUS-200", version=__version__, queues=queues, guide=GUIDE))
 
 
 @signals.worker_shutdown.connect
@@ -137,8 +148,9 @@ def maus_birth(state: Any, specification: Any = None, configuration: dict | None
     """Birth a new transform chain in every sub-process of this worker."""
     global _committed
     if version != __version__:
-        return nok(f"version mismatch: go.py runs MAUS Online {version or '(none given)'}, "
-                   f"this worker runs {__version__}; upgrade them together")
+        message = say("MAUS-103", theirs=version or "(none given)", ours=__version__)
+        log.error("%s", message)
+        return nok(message)
     if _committed is not None and _committed["config_id"] == config_id:
         return ok({"config_id": config_id, "processes": {}, "note": "already configured"})
     request = {"specification": specification, "configuration": configuration,
@@ -151,7 +163,7 @@ def maus_birth(state: Any, specification: Any = None, configuration: dict | None
     list_pids, ask = _asker(state)
     outcome = birth_everywhere(list_pids, ask, request, timeout, commit)
     if outcome["failed"] or not outcome["processes"]:
-        log.error("birth of configuration %s failed: %s", config_id, outcome["failed"])
+        log.error("%s", say("MAUS-202", config_id=config_id, failed=outcome["failed"]))
         return nok({"reason": "birth failed in a sub-process", **outcome})
     log.info("configuration %s born in sub-processes %s", config_id,
              ", ".join(outcome["processes"]))

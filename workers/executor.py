@@ -2,14 +2,16 @@
 
 Implements :class:`maus_online.dataflows.Executor`. Birth is a remote-control broadcast
 (``maus_birth``) answered per worker; spills go out as ``execute_transform`` tasks, small ones
-inline and big ones through the spill exchange; results come back as keys and statuses, and
-the transformed spill is read from the exchange (the claim check, DESIGN §5).
+inline and big ones through the spill exchange (the claim check, DESIGN §5); the workers write
+the transformed spills into the document store themselves, and results come back as statuses.
 """
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
@@ -17,6 +19,7 @@ from celery.result import AsyncResult
 from kombu.exceptions import OperationalError
 
 from maus_online import __version__, codec
+from maus_online.catalogue import say
 from maus_online.dataflows.executor import Completed, WorkerReport
 from maus_online.errors import ExecutorError
 from maus_online.specification import Specification, format_specification
@@ -25,13 +28,29 @@ from .app import TASK_NAME, app as default_app, configure_app
 from .errors import one_line
 from .spill_exchange import SpillExchange, input_key
 
+log = logging.getLogger(__name__)
+
 #: A spill whose JSON is bigger than this travels through the spill exchange, not the message.
 INLINE_LIMIT = 16 * 1024
 #: Longest single wait on the result back end inside :meth:`CeleryExecutor.collect`.
 POLL_INTERVAL = 0.05
 #: Seconds one query waits for workers to answer while go.py looks for them.
 PING_TIMEOUT = 1.0
-WORKER_GUIDE = "docs/workers.md"
+#: How often a refused spill is sent again after its worker was born anew (a worker that
+#: (re)started during the run knows no configuration until go.py gives it one).
+MAX_REBIRTHS = 2
+#: Configuration keys the workers never receive: they reach the broker with their own.
+NOT_BROADCAST = ("broker_url", "result_backend")
+
+
+@dataclass
+class _Task:
+    """A submitted spill: its Celery result, its input key in the exchange, its arguments."""
+
+    result: AsyncResult
+    stored: str | None
+    kwargs: dict[str, Any]
+    rebirths: int = 0
 
 
 class CeleryExecutor:
@@ -43,7 +62,8 @@ class CeleryExecutor:
         self.exchange = SpillExchange(config["spill_exchange_url"], config["spill_exchange_ttl"])
         self.config_id: str | None = None
         self._processes = 0
-        self._pending: dict[str, tuple[AsyncResult, str | None]] = {}
+        self._pending: dict[str, _Task] = {}
+        self._birth: dict[str, Any] = {}
 
     # --- Birth ----------------------------------------------------------------------------
 
@@ -55,25 +75,25 @@ class CeleryExecutor:
         workers = self._discover(deadline)
         if not workers:
             queue = self.config["task_queue"]
-            raise ExecutorError(
-                f"no worker answered within {timeout:g} s on the broker {self._broker()} "
-                f"for the queue {queue!r}; start workers with "
-                f"`celery -A workers worker -c 2 -l INFO` ({WORKER_GUIDE})")
+            raise ExecutorError(say("MAUS-101", timeout=f"{timeout:g}", broker=self._broker(),
+                                    queue=queue))
         config_id = f"{uuid.uuid4().hex[:12]}-run{run_number}"
         remaining = max(1.0, deadline - time.monotonic())
-        replies = self._broadcast("maus_birth", {
-            "specification": specification, "configuration": dict(config),
-            "config_id": config_id, "version": __version__, "timeout": 0.9 * remaining,
-            "return_fields": return_fields,
-        }, timeout=remaining, limit=len(workers), destination=workers)
+        birth = {"specification": specification, "config_id": config_id,
+                 "configuration": {k: v for k, v in config.items() if k not in NOT_BROADCAST},
+                 "version": __version__, "return_fields": return_fields}
+        replies = self._broadcast("maus_birth", {**birth, "timeout": 0.9 * remaining},
+                                  timeout=remaining, limit=len(workers), destination=workers)
         reports = [self._report(name, replies.get(name), remaining) for name in sorted(
             set(workers) | set(replies))]
         failed = [report for report in reports if not report.updated]
         if failed:
             details = "; ".join(f"{r.name}: {r.detail}" for r in failed)
-            raise ExecutorError(f"{len(failed)} of {len(reports)} workers could not be born "
-                                f"with {format_specification(specification)}: {details}")
+            raise ExecutorError(say("MAUS-102", failed=len(failed), total=len(reports),
+                                    specification=format_specification(specification),
+                                    details=details))
         self.config_id = config_id
+        self._birth = birth
         self._processes = sum(max(1, len(r.processes)) for r in reports)
         return reports
 
@@ -88,7 +108,7 @@ class CeleryExecutor:
             try:
                 answers = self.app.control.inspect(timeout=PING_TIMEOUT).active_queues() or {}
             except OperationalError as exc:
-                raise ExecutorError(f"cannot reach the broker {self._broker()}: {exc}") from exc
+                raise ExecutorError(say("MAUS-104", broker=self._broker(), reason=exc)) from exc
             names = sorted(name for name, queues in answers.items()
                            if any(q.get("name") == queue for q in queues or ()))
             if names or time.monotonic() >= deadline:
@@ -101,7 +121,7 @@ class CeleryExecutor:
                                                  timeout=timeout, limit=limit,
                                                  destination=destination)
         except OperationalError as exc:
-            raise ExecutorError(f"cannot reach the broker {self._broker()}: {exc}") from exc
+            raise ExecutorError(say("MAUS-104", broker=self._broker(), reason=exc)) from exc
         return {name: reply for answer in replies or [] for name, reply in answer.items()}
 
     @staticmethod
@@ -125,7 +145,7 @@ class CeleryExecutor:
 
     # --- Spills -----------------------------------------------------------------------------
 
-    def submit(self, spill: dict[str, Any]) -> str:
+    def submit(self, spill: dict[str, Any], seq: int) -> str:
         if self.config_id is None:
             raise ExecutorError("no configuration was born on the workers before a spill")
         ticket = uuid.uuid4().hex
@@ -136,59 +156,74 @@ class CeleryExecutor:
             arguments: dict[str, Any] = {"spill_key": stored}
         else:
             arguments = {"spill": spill}
-        try:
-            result = self.app.send_task(TASK_NAME, kwargs={**arguments,
-                                                           "config_id": self.config_id},
-                                        task_id=ticket, queue=self.config["task_queue"])
-        except OperationalError as exc:
-            raise ExecutorError(f"cannot send a spill to the broker {self._broker()}: "
-                                f"{exc}") from exc
-        self._pending[ticket] = (result, stored)
+        kwargs = {**arguments, "seq": seq, "config_id": self.config_id}
+        self._pending[ticket] = _Task(self._send(kwargs, ticket), stored, kwargs)
         return ticket
+
+    def _send(self, kwargs: dict[str, Any], task_id: str) -> AsyncResult:
+        try:
+            return self.app.send_task(TASK_NAME, kwargs=kwargs, task_id=task_id,
+                                      queue=self.config["task_queue"])
+        except OperationalError as exc:
+            raise ExecutorError(say("MAUS-105", broker=self._broker(), reason=exc)) from exc
 
     def collect(self, timeout: float) -> list[Completed]:
         deadline = time.monotonic() + timeout
         while True:
-            done = [self._complete(ticket) for ticket, (result, _) in list(self._pending.items())
-                    if result.ready()]
+            done = [self._complete(ticket) for ticket, task in list(self._pending.items())
+                    if task.result.ready() and not self._resent(task)]
             remaining = deadline - time.monotonic()
             if done or not self._pending or remaining <= 0:
                 return done
-            oldest, _ = next(iter(self._pending.values()))
+            oldest = next(iter(self._pending.values())).result
             try:
                 # Waiting on the oldest also reads every other result that arrives meanwhile.
                 oldest.get(timeout=min(POLL_INTERVAL, remaining), propagate=False)
             except CeleryTimeoutError:
                 pass
 
+    def _resent(self, task: _Task) -> bool:
+        """Whether a refused spill was sent again, after its worker was given the run's
+        configuration (it started, or restarted, after the run's birth)."""
+        value = task.result.result
+        if not (isinstance(value, dict) and value.get("status") == "refused"
+                and task.rebirths < MAX_REBIRTHS):
+            return False
+        worker = value.get("hostname", "?")
+        timeout = float(self.config["worker_birth_timeout"])
+        replies = self._broadcast("maus_birth", {**self._birth, "timeout": 0.9 * timeout},
+                                  timeout=timeout, limit=1, destination=[worker])
+        report = self._report(worker, replies.get(worker), timeout)
+        log.warning("%s", say("MAUS-134", worker=worker, seq=task.kwargs["seq"],
+                              outcome="updated" if report.updated else report.detail))
+        task.result.forget()
+        task.rebirths += 1
+        task.result = self._send(task.kwargs, uuid.uuid4().hex)
+        return True
+
     def _complete(self, ticket: str) -> Completed:
-        result, stored = self._pending.pop(ticket)
+        task = self._pending.pop(ticket)
         try:
-            return self._completed(ticket, result)
+            return self._completed(ticket, task.result)
         finally:
-            result.forget()  # the back end keeps nothing of a collected spill
-            if stored is not None:
-                self.exchange.delete(stored)
+            task.result.forget()  # the back end keeps nothing of a collected spill
+            if task.stored is not None:
+                self.exchange.delete(task.stored)
 
     def _completed(self, ticket: str, result: AsyncResult) -> Completed:
         value = result.result
         if result.state != "SUCCESS" or not isinstance(value, dict):
-            return Completed(ticket, None, f"task {result.state}: {value!r}\n"
-                                           f"{result.traceback or ''}".rstrip())
+            return Completed(ticket, f"task {result.state}: {value!r}\n"
+                                     f"{result.traceback or ''}".rstrip())
         worker = f"{value.get('hostname', '?')}"
         if value.get("status") != "ok":
             error = value.get("error") or {}
-            return Completed(ticket, None, f"{value.get('status')}: {one_line(error)}\n"
-                                           f"{error.get('traceback', '')}".rstrip(), worker)
-        try:
-            spill = codec.loads(self.exchange.get(value["spill_key"]))
-        except (ExecutorError, ValueError) as exc:
-            return Completed(ticket, None, f"transformed spill lost: {exc}", worker)
-        self.exchange.delete(value["spill_key"])
-        return Completed(ticket, spill, worker=worker)
+            return Completed(ticket, f"{value.get('status')}: {one_line(error)}\n"
+                                     f"{error.get('traceback', '')}".rstrip(), worker)
+        return Completed(ticket, worker=worker)
 
     def close(self) -> None:
-        for result, stored in self._pending.values():
-            result.forget()
+        for task in self._pending.values():
+            task.result.forget()
         self._pending.clear()
         self.exchange.close()

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from maus_online.catalogue import say
 from maus_online.modules import MapBase, apply_map
 from maus_online.registry import Registry, build_default_registry
 from maus_online.specification import Specification, build_transform
@@ -54,8 +55,8 @@ class TransformHost:
                 transform.birth(config)
             except Exception as exc:  # noqa: BLE001 - reported to go.py with its traceback
                 self.error = describe_exception(exc)
-                log.error("birth of %r failed in PID %d: %s", specification, os.getpid(),
-                          self.error["traceback"])
+                log.error("%s", say("MAUS-201", specification=specification,
+                                    pid=os.getpid(), traceback=self.error["traceback"]))
                 return self._status()
             self.transform, self.config_id = transform, config_id
             self.specification, self.config, self.error = specification, config, None
@@ -102,8 +103,8 @@ class TransformHost:
         try:
             transform.death()
         except Exception as exc:  # noqa: BLE001 - the new chain must still be born
-            log.warning("death of the old transform failed in PID %d: %s", os.getpid(),
-                        describe_exception(exc)["traceback"])
+            log.warning("%s", say("MAUS-204", pid=os.getpid(),
+                                  traceback=describe_exception(exc)["traceback"]))
 
     def _known_modules(self) -> Registry:
         if self._registry is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import redis
 
+from maus_online.catalogue import say
 from maus_online.errors import ExecutorError
 
 
@@ -28,8 +29,7 @@ class SpillExchange:
     def get(self, key: str) -> bytes:
         body = self._call("read a spill from", self._client.get, key)
         if body is None:
-            raise ExecutorError(f"spill {key} is not in the spill exchange {self.url} "
-                                f"(expired after {self.ttl} s, or never written)")
+            raise ExecutorError(say("MAUS-107", key=key, url=self.url, ttl=self.ttl))
         return body
 
     def delete(self, *keys: str) -> None:
@@ -43,7 +43,7 @@ class SpillExchange:
         try:
             return function(*args, **kwargs)
         except redis.RedisError as exc:
-            raise ExecutorError(f"cannot {what} the spill exchange {self.url}: {exc}") from exc
+            raise ExecutorError(say("MAUS-106", what=what, url=self.url, reason=exc)) from exc
 
 
 def input_key(ticket: str) -> str:

@@ -1,30 +1,36 @@
 """The Celery task: ``execute_transform`` runs this sub-process's transform chain on one spill.
 
 Spill in: inline (a small skeleton) or, for a big one, a key in the spill exchange. Spill out:
-always through the spill exchange; the task's result is a small JSON dict with the key and a
-status, never the body (DESIGN §5). The task never raises: an exception becomes a JSON-safe
-error record, so nothing that cannot be serialised ever reaches the result back end.
+written by the worker itself into the document store at the ``seq`` go.py gave it; the task's
+result is a small JSON dict with the ``seq`` and a status, never the body (DESIGN §5). A
+redelivered task writes the same ``seq`` again, which replaces: the spill is stored once. The
+task never raises: an exception becomes a JSON-safe error record, so nothing that cannot be
+serialised ever reaches the result back end.
 """
 from __future__ import annotations
 
 import logging
 import os
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 from maus_online import codec
+from maus_online.catalogue import say
+from maus_online.doc_store import DocumentStore, Retrying, StoredSpill, open_doc_store
 
 from .app import TASK_NAME, app
 from .errors import ConfigurationMismatch, describe_exception, one_line
 from .host import current_host
-from .spill_exchange import SpillExchange, output_key
+from .spill_exchange import SpillExchange
 
 log = logging.getLogger(__name__)
 
 _exchanges: dict[tuple[int, str, int], SpillExchange] = {}
+_stores: dict[tuple[int, str, str], DocumentStore] = {}
 
 
-def exchange_for(config: dict[str, Any]) -> SpillExchange:
+def exchange_for(config: Mapping[str, Any]) -> SpillExchange:
     """This process's connection to the spill exchange named in the born configuration."""
     key = (os.getpid(), config["spill_exchange_url"], config["spill_exchange_ttl"])
     if key not in _exchanges:
@@ -33,26 +39,44 @@ def exchange_for(config: dict[str, Any]) -> SpillExchange:
     return _exchanges[key]
 
 
+def store_for(config: Mapping[str, Any]) -> DocumentStore:
+    """This process's connection to the document store named in the born configuration.
+
+    Only the built-in back ends: the name arrived over the network (the birth broadcast).
+    """
+    key = (os.getpid(), config["doc_store_class"], config["doc_store_url"])
+    if key not in _stores:
+        _stores[key] = open_doc_store(config, allow_import_path=False)
+    return _stores[key]
+
+
+def _store(config: Mapping[str, Any], seq: int, spill: dict[str, Any]) -> None:
+    # A store restarting for a few seconds must not lose the spill: wait it out.
+    retrying = Retrying(config["doc_store_retry_timeout"], log.warning)
+    document = StoredSpill.encode(seq, spill)
+    retrying.call(f"store spill {seq}", lambda: store_for(config).put(document))
+
+
 @app.task(name=TASK_NAME, bind=True)
 def execute_transform(self, spill: dict[str, Any] | None = None, config_id: str = "",
-                      spill_key: str | None = None) -> dict[str, Any]:
-    """Transform one spill with the chain born for ``config_id``; return its key and status."""
+                      spill_key: str | None = None, seq: int = 0) -> dict[str, Any]:
+    """Transform one spill with the chain born for ``config_id`` into the store at ``seq``."""
     host = current_host()
     # The node name (w1@host) tells workers on one machine apart.
-    where = {"hostname": self.request.hostname or socket.gethostname(), "pid": os.getpid()}
+    where = {"hostname": self.request.hostname or socket.gethostname(), "pid": os.getpid(),
+             "seq": seq}
     try:
         # Checked before the spill is even read, and again under the lock that processes it.
-        exchange = exchange_for(host.configuration_for(config_id))
+        config = host.configuration_for(config_id)
         if spill_key is not None:
-            spill = codec.loads(exchange.get(spill_key))
-        transformed = host.process(spill, config_id)
-        key = exchange.put(output_key(self.request.id), codec.dumps(transformed))
-        return {"status": "ok", "spill_key": key, **where}
+            spill = codec.loads(exchange_for(config).get(spill_key))
+        _store(config, seq, host.process(spill, config_id))
+        return {"status": "ok", **where}
     except ConfigurationMismatch as exc:
         error = describe_exception(exc)
-        log.error("spill refused: %s", one_line(error))
+        log.error("%s", say("MAUS-131", reason=one_line(error)))
         return {"status": "refused", "error": error, **where}
     except Exception as exc:  # noqa: BLE001 - reported to go.py with its traceback
         error = describe_exception(exc)
-        log.error("spill failed: %s\n%s", one_line(error), error["traceback"])
+        log.error("%s\n%s", say("MAUS-132", reason=one_line(error)), error["traceback"])
         return {"status": "failed", "error": error, **where}

@@ -3,7 +3,8 @@
 :data:`DATAFLOWS` is the registry of them by configuration name. Each runs as
 ``run(stages, config, stats, progress)``, plus ``executor=`` for those that put the
 transforms on workers (``needs_executor``): go.py makes that executor, so this package never
-imports Celery.
+imports Celery. The dataflows with a document store open it themselves (``store=`` lets a
+test hand one in).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from .assembly import Stages, assemble, output_names
 from .executor import Completed, Executor, WorkerReport
 from .merge import MergeOutput
-from .multi_process import run_multi_process
+from .multi_process import run_input_transform, run_merge_output, run_multi_process
 from .pipeline_single_thread import run_pipeline_single_thread
 from .progress import ProgressDisplay
 from .statistics import RunStatistics, format_summary
@@ -30,6 +31,8 @@ class Dataflow:
 DATAFLOWS: dict[str, Dataflow] = {
     "pipeline_single_thread": Dataflow(run_pipeline_single_thread),
     "multi_process": Dataflow(run_multi_process, needs_executor=True),
+    "multi_process_input_transform": Dataflow(run_input_transform, needs_executor=True),
+    "multi_process_merge_output": Dataflow(run_merge_output),
 }
 
 __all__ = ["DATAFLOWS", "Completed", "Dataflow", "Executor", "MergeOutput", "ProgressDisplay",

@@ -25,13 +25,12 @@ class WorkerReport:
 
 @dataclass
 class Completed:
-    """A finished transform: the transformed spill, or the reason there is none.
+    """A finished transform: the spill is in the document store, or ``error`` says why not.
 
     ``ticket`` is what :meth:`Executor.submit` returned; ``worker`` names who did the work.
     """
 
     ticket: str
-    spill: dict[str, Any] | None
     error: str | None = None
     worker: str = "?"
 
@@ -43,15 +42,17 @@ class Executor(Protocol):
                   run_number: Any, return_fields: list[str] | None) -> list[WorkerReport]:
         """Birth the chain on every worker; raise ExecutorError unless all were updated.
 
-        ``return_fields``: the top-level spill fields the merge side reads (``None``: all);
-        a transformed spill comes back with only those and its envelope.
+        ``config`` names the document store the workers write into. ``return_fields``: the
+        top-level spill fields the merge side reads (``None``: all); a transformed spill is
+        stored with only those and its envelope.
         """
 
     def concurrency(self) -> int:
         """How many spills the configured workers can transform at once."""
 
-    def submit(self, spill: dict[str, Any]) -> str:
-        """Start transforming ``spill``; return a ticket that :meth:`collect` will name."""
+    def submit(self, spill: dict[str, Any], seq: int) -> str:
+        """Start transforming ``spill`` into the document store at ``seq`` (the worker writes
+        it there itself); return a ticket that :meth:`collect` will name."""
 
     def collect(self, timeout: float) -> list[Completed]:
         """The transforms finished since the last call; waits up to ``timeout`` for one."""

@@ -37,6 +37,11 @@ class MergeOutput:
         self.in_run = False
         self.current_run: Any = None
         self.last_spill_number = 0
+        #: How many runs have begun: lets a caller see that a spill opened a run.
+        self.runs_begun = 0
+        #: True while a restarted merge-output rebuilds its reducers from spills it had
+        #: already reduced and output: reducers see them, outputs and statistics do not.
+        self.replaying = False
 
     def process(self, spill: Spill) -> None:
         """Reduce and output one spill, opening and closing runs around it as needed."""
@@ -63,6 +68,7 @@ class MergeOutput:
         self.in_run = True
         self.current_run = run
         self.last_spill_number = 0
+        self.runs_begun += 1
         self.stats.count_run(run)
         for module in [*self.reducers, *self.outputters]:
             module.birth(self.config)
@@ -82,6 +88,8 @@ class MergeOutput:
                 documents.extend(reducer.process(spill))
             except Exception as exc:  # noqa: BLE001 - recorded in the spill, the run goes on
                 record_error(spill, reducer.module_name(), describe_error(exc))
+        if self.replaying:
+            return
         self.stats.count_done(spill)
         for output in self.outputters:
             for document in (spill, *documents):

@@ -1,155 +1,137 @@
-"""``multi_process``: transforms on workers (through an :class:`Executor`), input and merge here.
+"""The dataflows with transforms on workers, joined to the merge by the document store.
 
-Spills are submitted with a bounded number in flight (back-pressure: a fast input cannot flood
-the broker) and merged in the order they were read, so the reduced results are the same as
-``pipeline_single_thread``'s. At each new run every spill of the old run is collected and
-merged first, then the workers are re-born for the new run (a spill in flight during a
-re-birth would be refused by its worker).
+* ``multi_process``: both halves in this process, interleaved — while the workers transform,
+  go.py merges what they have stored, so a plot updates while the run is still being read.
+* ``multi_process_input_transform``: the producer half alone (input, workers, store).
+* ``multi_process_merge_output``: the consumer half alone (store, reducers, outputs); it
+  finishes when the producer has finished and everything is reduced, or with ``follow``
+  keeps waiting for more, like ``tail -f``.
+
+The halves are :class:`~.input_transform.InputTransform` and
+:class:`~.merge_output.StoreReader`; this module only drives them.
 """
 from __future__ import annotations
 
-from collections import deque
+import logging
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from ..inputs import input_failed
-from ..modules import Spill, fields_read, record_error
+from ..doc_store import DocumentStore, Retrying, open_doc_store
+from ..doc_store import absolute_store_url
+from ..catalogue import say
+from ..errors import ConfigurationError
+from ..modules import fields_read
 from .assembly import Stages
-from .executor import Completed, Executor, WorkerReport
+from .executor import Executor
+from .input_transform import InputTransform
 from .merge import MergeOutput
+from .merge_output import StoreReader
 from .progress import ProgressDisplay
 from .statistics import RunStatistics
 
-#: Module name under which a spill that no worker could transform records the reason.
-EXECUTOR_ERROR = "execute_transform"
-#: How long one wait for finished transforms lasts before the loop looks around again.
-COLLECT_WAIT = 0.5
+log = logging.getLogger(__name__)
+
+#: Seconds merge-output waits between looks at a store with nothing new.
+POLL_INTERVAL = 0.2
 
 
-@dataclass
-class _Entry:
-    spill: Spill
-    done: bool
+def _store_for(config: Mapping[str, Any], store: DocumentStore | None,
+               progress: ProgressDisplay, shared_with_workers: bool
+               ) -> tuple[dict[str, Any], DocumentStore]:
+    """The configuration the workers are born with (an absolute store URL) and the store,
+    opened with the same patience as every other store call."""
+    config = {**config, "doc_store_url": absolute_store_url(config)}
+    if shared_with_workers and store is None and config["doc_store_class"] == "memory":
+        raise ConfigurationError(say("MAUS-113"))
+    if store is None:
+        store = _retrying(config, progress).call("open the document store", open_doc_store,
+                                                 config)
+    return config, store
 
 
-class ReorderWindow:
-    """Hands spills to the merge side in the order they were read, whatever order they finish."""
-
-    def __init__(self, merge: MergeOutput) -> None:
-        self.merge = merge
-        self._queue: deque[_Entry] = deque()
-        self._pending: dict[str, _Entry] = {}
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._pending)
-
-    def add_done(self, spill: Spill) -> None:
-        self._queue.append(_Entry(spill, True))
-
-    def add_pending(self, ticket: str, spill: Spill) -> None:
-        entry = _Entry(spill, False)
-        self._pending[ticket] = entry
-        self._queue.append(entry)
-
-    def complete(self, completed: Completed) -> bool:
-        """Fill in a finished transform; False for a ticket already completed (a duplicate)."""
-        entry = self._pending.pop(completed.ticket, None)
-        if entry is None:
-            return False
-        if completed.spill is not None:
-            entry.spill = completed.spill
-        else:
-            record_error(entry.spill, EXECUTOR_ERROR, completed.error or "no result")
-        entry.done = True
-        return True
-
-    def flush(self) -> None:
-        """Merge every finished spill at the head of the window."""
-        while self._queue and self._queue[0].done:
-            self.merge.process(self._queue.popleft().spill)
-
-
-def format_reports(reports: list[WorkerReport]) -> str:
-    lines = [f"workers: {sum(r.updated for r in reports)} of {len(reports)} updated"]
-    for report in reports:
-        state = "updated" if report.updated else "FAILED"
-        lines.append(f"  {report.name}: {state}, {report.detail}")
-    return "\n".join(lines)
-
-
-class _MultiProcessRun:
-    """The state of one multi_process job: the window, the executor, the current run."""
-
-    def __init__(self, stages: Stages, config: Mapping[str, Any], stats: RunStatistics,
-                 progress: ProgressDisplay, executor: Executor) -> None:
-        self.stages, self.config, self.stats = stages, config, stats
-        self.progress, self.executor = progress, executor
-        self.merge = MergeOutput(stages.reducers, stages.outputters, config, stats)
-        self.window = ReorderWindow(self.merge)
-        self.return_fields = fields_read([*stages.reducers, *stages.outputters])
-        self.configured = False
-        self.configured_run: Any = None
-        self.limit = 1
-
-    def feed(self, spill: Spill) -> None:
-        """Take one spill from the input: merge it, or submit it to the workers."""
-        if input_failed(spill) or spill.get("daq_event_type") in ("start_of_run", "end_of_run"):
-            # Maps pass markers through untouched, and a spill the input could not read
-            # would only fail again: neither needs a worker.
-            self.window.add_done(spill)
-        else:
-            run = spill.get("run_number")
-            if not self.configured or run != self.configured_run:
-                self.configure(run)
-            while self.window.in_flight >= self.limit:
-                self.collect(COLLECT_WAIT)
-            self.window.add_pending(self.executor.submit(spill), spill)
-            self.stats.in_flight = self.window.in_flight
-        self.window.flush()
-
-    def configure(self, run: Any) -> None:
-        """Finish the old run's spills, then re-birth every worker for ``run``."""
-        self.drain()
-        reports = self.executor.configure(self.stages.specification, self.config, run,
-                                          self.return_fields)
-        self.progress.note(format_reports(reports))
-        self.configured, self.configured_run = True, run
-        self.limit = self.config["max_spills_in_flight"] or 2 * self.executor.concurrency()
-
-    def collect(self, timeout: float) -> None:
-        for completed in self.executor.collect(timeout):
-            if self.window.complete(completed):
-                self.stats.per_worker[completed.worker] += 1
-        self.stats.in_flight = self.window.in_flight
-        self.window.flush()
-        self.progress.update()
-
-    def drain(self) -> None:
-        while self.window.in_flight:
-            self.collect(COLLECT_WAIT)
-        self.window.flush()
+def _retrying(config: Mapping[str, Any], progress: ProgressDisplay) -> Retrying:
+    return Retrying(config["doc_store_retry_timeout"], progress.note)
 
 
 def run_multi_process(stages: Stages, config: Mapping[str, Any], stats: RunStatistics,
-                      progress: ProgressDisplay, executor: Executor) -> None:
-    """Run the job with transforms on ``executor``; Ctrl-C stops reading, then closes cleanly."""
-    job = _MultiProcessRun(stages, config, stats, progress, executor)
+                      progress: ProgressDisplay, executor: Executor,
+                      store: DocumentStore | None = None) -> None:
+    """Input, workers and merge together; Ctrl-C stops reading, then closes cleanly."""
+    config, store = _store_for(config, store, progress, shared_with_workers=True)
+    retrying = _retrying(config, progress)
+    producer = InputTransform(stages.specification, config, stats, progress, executor, store,
+                              retrying, fields_read([*stages.reducers, *stages.outputters]))
+    reader = StoreReader(MergeOutput(stages.reducers, stages.outputters, config, stats),
+                         store, retrying, config, stats, progress, counts_input=False)
+    producer.idle = reader.step
     stages.inputter.birth(config)
     try:
+        reader.open()
+        producer.open()
         try:
             for spill in stages.inputter.emitter():
                 stats.count_input()
-                job.feed(spill)
-                progress.update()
+                producer.feed(spill)
+                reader.step()
         except KeyboardInterrupt:
             stats.interrupted = True
-        # Spills already submitted are still collected, so that every spill read is
-        # either reduced or reported; a second Ctrl-C abandons them.
-        job.drain()
-        job.merge.finish()
+        # Spills already submitted are still collected and reduced, so that every spill
+        # read is either reduced or reported; a second Ctrl-C abandons them.
+        producer.finish()
+        while reader.step():
+            pass
+        reader.close(end_open_run=not stats.interrupted)
     finally:
         stages.inputter.death()
         executor.close()
+        store.close()
+        progress.close()
+
+
+def run_input_transform(stages: Stages, config: Mapping[str, Any], stats: RunStatistics,
+                        progress: ProgressDisplay, executor: Executor,
+                        store: DocumentStore | None = None) -> None:
+    """Input and workers into the store; whole spills, as the consumers are not known."""
+    config, store = _store_for(config, store, progress, shared_with_workers=True)
+    producer = InputTransform(stages.specification, config, stats, progress, executor, store,
+                              _retrying(config, progress))
+    stages.inputter.birth(config)
+    try:
+        producer.open()
+        try:
+            for spill in stages.inputter.emitter():
+                stats.count_input()
+                producer.feed(spill)
+        except KeyboardInterrupt:
+            stats.interrupted = True
+        producer.finish()
+    finally:
+        stages.inputter.death()
+        executor.close()
+        store.close()
+        progress.close()
+
+
+def run_merge_output(stages: Stages, config: Mapping[str, Any], stats: RunStatistics,
+                     progress: ProgressDisplay, store: DocumentStore | None = None) -> None:
+    """Reduce what the store holds, until the producer has finished (or Ctrl-C with follow)."""
+    config, store = _store_for(config, store, progress, shared_with_workers=False)
+    reader = StoreReader(MergeOutput(stages.reducers, stages.outputters, config, stats),
+                         store, _retrying(config, progress), config, stats, progress)
+    try:
+        reader.open()
+        progress.note(f"merge-output {reader.name!r}: reading {store.kind} store "
+                      f"{config['doc_store_url']} after document {reader.cursor}"
+                      + (" (following; Ctrl-C stops)" if config["follow"] else ""))
+        try:
+            while config["follow"] or not reader.finished:
+                if not reader.step():
+                    time.sleep(POLL_INTERVAL)  # nothing new: look again shortly
+        except KeyboardInterrupt:
+            stats.interrupted = True
+        # Interrupted mid-run, the run stays open in the store for the next start to rebuild.
+        reader.close(end_open_run=reader.finished)
+    finally:
+        store.close()
         progress.close()

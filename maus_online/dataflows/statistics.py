@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..catalogue import say
 from ..spill import spill_label
 
 #: How many error messages the summary quotes in full; the rest are counted.
@@ -34,6 +35,12 @@ class RunStatistics:
     in_flight: int = 0
     #: Spills transformed per worker (multi_process only).
     per_worker: Counter[str] = field(default_factory=Counter)
+    #: Spills written to the document store, and spills no worker could transform
+    #: (the dataflows with a document store).
+    spills_stored: int = 0
+    transform_failures: int = 0
+    #: Spills a restarted merge-output reduced again to rebuild its open run.
+    spills_replayed: int = 0
 
     @property
     def spills_done(self) -> int:
@@ -80,6 +87,8 @@ def format_progress(stats: RunStatistics) -> str:
     run = stats.runs[-1] if stats.runs else "-"
     line = (f"run {run} | spills in {stats.spills_in}, done {stats.spills_done}, "
             f"failed {stats.spills_failed} | {stats.rate():.1f} spills/s")
+    if stats.spills_stored:
+        line += f" | stored {stats.spills_stored}"
     if stats.per_worker or stats.in_flight:
         line += f" | in flight {stats.in_flight} | " + _worker_counts(stats)
     return line
@@ -103,11 +112,17 @@ def format_summary(stats: RunStatistics) -> str:
         f"  documents output: {stats.documents_out} (spills and reducer documents, to each output)",
         f"  time:             {elapsed:.2f} s, {stats.rate():.1f} spills/s",
     ]
+    if stats.spills_stored:
+        lines.append(f"  spills stored:    {stats.spills_stored} in the document store "
+                     f"({stats.transform_failures} with no worker's result)")
+    if stats.spills_replayed:
+        lines.append(f"  spills replayed:  {stats.spills_replayed} (reduced again to rebuild "
+                     f"the run open when merge-output stopped)")
     if stats.per_worker:
         lines.append(f"  spills by worker: {_worker_counts(stats)}")
     if stats.errors_by_module:
-        lines.append("  errors by module: " + ", ".join(
-            f"{module} {count}" for module, count in stats.errors_by_module.most_common()))
+        lines.append("  " + say("MAUS-130", counts=", ".join(
+            f"{module} {count}" for module, count in stats.errors_by_module.most_common())))
         lines.extend(f"    {message}" for message in stats.quoted_errors)
         hidden = sum(stats.errors_by_module.values()) - len(stats.quoted_errors)
         if hidden > 0:

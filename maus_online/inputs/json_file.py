@@ -32,6 +32,7 @@ from typing import IO, Any, NamedTuple
 import orjson
 
 from ..errors import ConfigurationError, SpillError
+from ..catalogue import say
 from ..modules import Config, InputBase, Spill, record_error
 from ..spill import compile_validator, validate_spill
 
@@ -272,26 +273,28 @@ class InputPyJSON(InputBase):
                 for item in JSONStreamReader().items(stream):
                     yield self._spill(item)
             except (OSError, EOFError, zlib.error) as exc:  # a corrupt or truncated gzip
-                yield _error_spill(f"{path}: cannot read further: {exc}")
+                yield _error_spill(path, f"cannot read further: {exc}")
 
     def _spill(self, item: Item) -> Spill:
         where = f"{self.path} line {item.line}"
         if item.error is not None:
-            return _error_spill(f"{where}: not valid JSON: {item.error}")
+            return _error_spill(where, f"not valid JSON: {item.error}")
         document = item.document
         if not isinstance(document, dict):
             kind = _JSON_TYPES.get(type(document), type(document).__name__)
-            return _error_spill(f"{where}: a JSON {kind}, not a spill object")
+            return _error_spill(where, f"a JSON {kind}, not a spill object")
         if self.validate:
             try:
                 validate_spill(document, self.mode)
             except SpillError as exc:
-                record_error(document, InputPyJSON.module_name(), f"{where}: {exc}")
+                record_error(document, InputPyJSON.module_name(),
+                             say("MAUS-133", where=where, reason=exc))
         return document
 
 
-def _error_spill(message: str) -> Spill:
-    return {"maus_event_type": "Spill", "errors": {InputPyJSON.module_name(): [message]}}
+def _error_spill(where: object, reason: str) -> Spill:
+    return {"maus_event_type": "Spill",
+            "errors": {InputPyJSON.module_name(): [say("MAUS-133", where=where, reason=reason)]}}
 
 
 def _open(path: Path) -> IO[bytes]:

@@ -34,13 +34,17 @@ class Freshness:
     @property
     def message(self) -> str:
         """A plain sentence for the banner; empty while the plots are fresh."""
+        # The texts of MAUS-303 and MAUS-301 in maus_online/catalogue.py (the web imports
+        # nothing of the reconstruction; tests/test_recovery_catalogue.py holds them equal).
         if self.newest is None:
-            return ("No plots yet. The front-end reads the directory named by "
-                    "MAUS_IMAGE_DIRECTORY; go.py writes to its image_directory.")
+            return ("MAUS-303 No plots yet. The front-end reads the directory named by "
+                    "MAUS_IMAGE_DIRECTORY; go.py writes to its image_directory. "
+                    "[docs/recovery.md#maus-303]")
         if not self.stale:
             return ""
-        return (f"Stale data: no new plot for {format_age(self.age)} (the newest was written "
-                f"{format_utc(self.newest)}). Is the reconstruction running?")
+        return (f"MAUS-301 Stale data: no new plot for {format_age(self.age)} (the newest was "
+                f"written {format_utc(self.newest)}). Is the reconstruction running? "
+                "[docs/recovery.md#maus-301]")
 
 
 def freshness(records: Iterable[ImageRecord], *, now: float, stale_seconds: float) -> Freshness:

@@ -171,8 +171,9 @@
       showBanner(connectionBanner, "");
     } catch (error) {
       lostSince = lostSince || new Date();
-      showBanner(connectionBanner, `No update since ${lostSince.toLocaleTimeString()}: ` +
-        `${error.message}. Retrying every ${period / 1000} s; the plots shown may be old.`);
+      showBanner(connectionBanner, `MAUS-302 No update since ${lostSince.toLocaleTimeString()}: ` +
+        `${error.message}. Retrying every ${period / 1000} s; the plots shown may be old. ` +
+        "[docs/recovery.md#maus-302]");  // the catalogued text (maus_online/catalogue.py)
     } finally {
       schedule();
     }

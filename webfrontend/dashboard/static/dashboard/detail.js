@@ -111,8 +111,9 @@
       connectionBanner.hidden = true;
     } catch (error) {
       lostSince = lostSince || new Date();
-      connectionBanner.textContent = `No update since ${lostSince.toLocaleTimeString()}: ` +
-        `${error.message}. Retrying every ${period / 1000} s.`;
+      connectionBanner.textContent = `MAUS-302 No update since ${lostSince.toLocaleTimeString()}: ` +
+        `${error.message}. Retrying every ${period / 1000} s; the plots shown may be old. ` +
+        "[docs/recovery.md#maus-302]";  // the catalogued text (maus_online/catalogue.py)
       connectionBanner.hidden = false;
     } finally {
       setTimeout(poll, period);

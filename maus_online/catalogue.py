@@ -1,0 +1,183 @@
+"""The catalogue of every message a shifter can meet: go.py's output, a worker's terminal, the
+web page. Each has an identifier, the symptom it belongs to, what it means and what to do; the
+recovery guide (docs/recovery.md) is organised by symptom and names every identifier, and the
+tests hold the two together.
+
+The code prints messages through the catalogue, so that each one carries its identifier and the
+guide section that explains it::
+
+    raise ExecutorError(say("MAUS-101", timeout=300, broker=url, queue="maus_online"))
+    # MAUS-101 no worker answered within 300 s ... [docs/recovery.md#maus-101]
+
+Entries whose ``source`` is ``celery`` are Celery's own words, which we cannot change; they are
+here so that the guide explains them too, and the tests check the text Celery really prints.
+"""
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+GUIDE = "docs/recovery.md"
+
+#: The guide's sections: what the shifter sees, in the shifter's words.
+SYMPTOMS: dict[str, str] = {
+    "no-workers": "go.py says no workers answered",
+    "birth": "go.py says the workers could not be born",
+    "version": "Version mismatch",
+    "broker": "RabbitMQ unreachable",
+    "redis": "Redis unreachable (result back end, spill exchange)",
+    "store": "Document store unreachable",
+    "transform": "Transform failed on every spill (or on some)",
+    "restarting": "A worker keeps restarting",
+    "plots": "Plots stopped updating",
+    "configuration": "go.py stops with a configuration error",
+    "input": "Bad input data",
+    "information": "Messages that need no action",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One catalogued message: ``text`` is its ``str.format`` template. What it means and
+    what the shifter does are in the guide, under the identifier."""
+
+    code: str
+    symptom: str
+    source: str  # go.py, worker, web, or celery (Celery's own text)
+    text: str
+
+    @property
+    def anchor(self) -> str:
+        return self.code.lower()
+
+    @property
+    def guide(self) -> str:
+        """Where the guide explains this message: ``docs/recovery.md#maus-101``."""
+        return f"{GUIDE}#{self.anchor}"
+
+    def format(self, **fields: object) -> str:
+        """The message as printed: identifier, text, and where the guide explains it."""
+        return f"{self.code} {self.text.format(**fields)} [{self.guide}]"
+
+    def pattern(self) -> re.Pattern[str]:
+        """A regular expression that matches the message with any values in its fields (our
+        own messages with their identifier; Celery's without)."""
+        parts = [] if self.source == "celery" else [re.escape(self.code), " "]
+        for literal, field, _, _ in string.Formatter().parse(self.text):
+            parts.append(re.escape(literal))
+            if field is not None:
+                parts.append(r".+?")
+        return re.compile("".join(parts), re.DOTALL)
+
+    def found_in(self, output: str) -> bool:
+        """True when ``output`` contains this message, whatever its field values."""
+        return self.pattern().search(output) is not None
+
+
+def _messages(*messages: Message) -> dict[str, Message]:
+    catalogue = {message.code: message for message in messages}
+    assert len(catalogue) == len(messages), "a code is catalogued twice"
+    assert all(m.symptom in SYMPTOMS for m in messages), "a message has an unknown symptom"
+    return catalogue
+
+
+CATALOGUE: dict[str, Message] = _messages(
+    # --- 1xx: the run, as go.py (and the worker handling a spill) reports it ---------------
+    Message("MAUS-101", "no-workers", "go.py",
+            "no worker answered within {timeout} s on the broker {broker} for the queue "
+            "{queue}; start workers with `celery -A workers worker -Q {queue} -c 2 -l INFO`"),
+    Message("MAUS-102", "birth", "go.py",
+            "{failed} of {total} workers could not be born with {specification}: {details}"),
+    Message("MAUS-103", "version", "worker",
+            "version mismatch: go.py runs MAUS Online {theirs}, this worker runs {ours}; "
+            "upgrade them together"),
+    Message("MAUS-104", "broker", "go.py",
+            "cannot reach the broker {broker}: {reason}"),
+    Message("MAUS-105", "broker", "go.py",
+            "cannot send a spill to the broker {broker}: {reason}"),
+    Message("MAUS-106", "redis", "go.py",
+            "cannot {what} the spill exchange {url}: {reason}"),
+    Message("MAUS-107", "redis", "worker",
+            "spill {key} is not in the spill exchange {url} (expired after {ttl} s, or "
+            "never written)"),
+    Message("MAUS-110", "store", "go.py",
+            "document store unavailable, cannot {what}: {reason}; retrying in {delay} s"),
+    Message("MAUS-111", "information", "go.py",
+            "document store back: {what} succeeded after {failures} failed attempt(s)"),
+    Message("MAUS-112", "store", "go.py",
+            "gave up trying to {what} after {timeout} s: {reason}"),
+    Message("MAUS-113", "configuration", "go.py",
+            "doc_store_class memory lives inside one process and the workers cannot write "
+            "into it; use sqlite (one machine), mongodb or couchdb"),
+    Message("MAUS-114", "input", "go.py",
+            "merge-output skipped {label}: {reason}"),
+    Message("MAUS-120", "configuration", "go.py",
+            "go.py: configuration error: {reason}"),
+    Message("MAUS-121", "information", "go.py",
+            "go.py: the run failed: {reason}"),
+    Message("MAUS-130", "transform", "go.py",
+            "errors by module: {counts}"),
+    Message("MAUS-131", "transform", "worker",
+            "spill refused: {reason}"),
+    Message("MAUS-132", "transform", "worker",
+            "spill failed: {reason}"),
+    Message("MAUS-133", "input", "go.py",
+            "{where}: {reason}"),
+    Message("MAUS-134", "restarting", "go.py",
+            "worker {worker} refused spill {seq}: it started after the run's birth; given the "
+            "run's configuration ({outcome}), the spill is sent again"),
+    # --- 2xx: a worker's terminal (25x: Celery's own words, matched without identifier) ----
+    Message("MAUS-200", "information", "worker",
+            "MAUS Online {version} worker ready; queues {queues}; recovery guide {guide}"),
+    Message("MAUS-201", "birth", "worker",
+            "birth of {specification} failed in PID {pid}: {traceback}"),
+    Message("MAUS-202", "birth", "worker",
+            "birth of configuration {config_id} failed: {failed}"),
+    Message("MAUS-203", "restarting", "worker",
+            "new sub-process could not be born with configuration {config_id}: {error}"),
+    Message("MAUS-204", "information", "worker",
+            "death of the old transform failed in PID {pid}: {traceback}"),
+    Message("MAUS-205", "restarting", "worker",
+            "child channel of PID {pid} could not reply: {reason}"),
+    Message("MAUS-251", "broker", "celery",
+            "consumer: Cannot connect to {broker}: {reason}."),
+    Message("MAUS-252", "restarting", "celery",
+            "Process '{name}' pid:{pid} exited with 'signal {signal}"),
+    Message("MAUS-253", "restarting", "celery",
+            "Worker exited prematurely: signal {signal}"),
+    # --- 3xx: the dashboard's banners ----------------------------------------------------
+    Message("MAUS-301", "plots", "web",
+            "Stale data: no new plot for {age} (the newest was written {when}). Is the "
+            "reconstruction running?"),
+    Message("MAUS-302", "plots", "web",
+            "No update since {time}: {error}. Retrying every {period} s; the plots shown "
+            "may be old."),
+    Message("MAUS-303", "plots", "web",
+            "No plots yet. The front-end reads the directory named by MAUS_IMAGE_DIRECTORY;"
+            " go.py writes to its image_directory."),
+)
+
+
+#: How a message that already carries an identifier starts.
+CODED = re.compile(r"MAUS-\d{3} ")
+
+
+def say(code: str, **fields: object) -> str:
+    """The catalogued message ``code`` with ``fields`` filled in."""
+    return CATALOGUE[code].format(**fields)
+
+
+def say_unless_coded(code: str, reason: object, **fields: object) -> str:
+    """``reason`` itself when it is already a catalogued message, else message ``code``
+    wrapping it: one identifier per line, the most specific one."""
+    text = str(reason)
+    return text if CODED.match(text) else say(code, reason=text, **fields)
+
+
+def by_symptom() -> dict[str, list[Message]]:
+    """The catalogue grouped as the guide is: by symptom, in :data:`SYMPTOMS` order."""
+    groups: dict[str, list[Message]] = {symptom: [] for symptom in SYMPTOMS}
+    for message in CATALOGUE.values():
+        groups[message.symptom].append(message)
+    return groups

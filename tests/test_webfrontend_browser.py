@@ -1,0 +1,156 @@
+"""The dashboard in a real browser while go.py writes plots: headless Debian Chromium driven
+by Playwright, against Django's server and a live go.py (a simulated beam), all real.
+
+Chromium is Debian's (/usr/bin/chromium, installed by .ci/install-test-deps): `playwright
+install` cannot download its own build here. The test saves a screenshot of the dashboard in
+its tmp_path and in test-output/dashboard.png (git ignores test-output/).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WEBFRONTEND = REPO_ROOT / "webfrontend"
+if str(WEBFRONTEND) not in sys.path:
+    sys.path.insert(0, str(WEBFRONTEND))
+
+import servers  # noqa: E402  (webfrontend/servers.py)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+SCREENSHOT = REPO_ROOT / "test-output" / "dashboard.png"
+WAIT_MS = 90_000  # go.py's start, its first spills and drawing 20 plots, on a busy CI machine
+
+
+@pytest.fixture
+def image_directory(tmp_path) -> Path:
+    directory = tmp_path / "images"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def dashboard_url(tmp_path, image_directory):
+    """Django's server on a free port of 127.0.0.1, DEBUG off, polling every second."""
+    port = servers.free_port()
+    env = servers.web_environment(image_directory, MAUS_REFRESH_SECONDS="1", MAUS_WEB_DEBUG="0")
+    with open(tmp_path / "web.log", "wb") as log:
+        server = servers.start(servers.runserver_command(port), env=env, output=log)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            servers.wait_for_url(url + "api/dashboard", timeout=60, process=server)
+            yield url
+        finally:
+            servers.stop(server)
+
+
+@pytest.fixture
+def start_go(tmp_path, image_directory):
+    """Starts go.py on a simulated live beam (4 spills a second, plots redrawn every 4
+    spills) writing into the dashboard's directory; stopped at the end of the test."""
+    processes = []
+
+    def start():
+        command = [sys.executable, str(REPO_ROOT / "go.py"), "--spill_count", "2000",
+                   "--spill_interval", "0.25", "--refresh_rate", "4", "--progress", "false",
+                   "--image_directory", str(image_directory)]
+        log = open(tmp_path / "go.log", "wb")
+        processes.append((servers.start(command, output=log, cwd=REPO_ROOT), log))
+
+    yield start
+    for process, log in processes:
+        servers.stop(process)
+        log.close()
+
+
+@pytest.fixture
+def page(tmp_path):
+    """A page of a fresh headless Chromium (its own user-data directory), which records the
+    page's errors: a script error or a blocked resource (Content-Security-Policy) fails."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run .ci/install-test-deps (`make test` does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+        try:
+            page = context.new_page()
+            page.errors = []
+            page.on("pageerror", lambda error: page.errors.append(f"script error: {error}"))
+            page.on("console", lambda message: message.type == "error"
+                    and page.errors.append(f"console: {message.text}"))
+            page.on("response", lambda response: response.status >= 400
+                    and page.errors.append(f"{response.status}: {response.url}"))
+            yield page
+        finally:
+            context.close()
+
+
+def card(series: str) -> str:
+    return f'article.card[data-series="{series}"]'
+
+
+def test_dashboard_follows_a_live_run_then_search_and_detail(
+        page, dashboard_url, start_go, image_directory, tmp_path):
+    # The run has not started: the page is served empty.
+    page.goto(dashboard_url)
+    assert page.locator("article.card").count() == 0
+    page.evaluate("window.mausNoReload = 'still the same page'")
+
+    start_go()
+    # A new plot appears, its image decoded, without the page being loaded again.
+    page.wait_for_function(
+        """(selector) => { const image = document.querySelector(selector + " img.plot-image");
+                           return image && image.complete && image.naturalWidth > 0; }""",
+        arg=card("tof_time_01"), timeout=WAIT_MS)
+    tof = page.locator(card("tof_time_01"))
+    first_spills = int(tof.locator("[data-field=spills_seen]").inner_text())
+    first_source = tof.locator("img.plot-image").get_attribute("src")
+    # ... and is redrawn: more spills, a new image version, still the same page.
+    page.wait_for_function(
+        """([selector, spills]) => {
+               const card = document.querySelector(selector);
+               return Number(card.querySelector("[data-field=spills_seen]").textContent) > spills
+                   && !card.dataset.loading; }""",
+        arg=[card("tof_time_01"), first_spills], timeout=WAIT_MS)
+    assert tof.locator("img.plot-image").get_attribute("src") != first_source
+    assert page.evaluate("window.mausNoReload") == "still the same page"
+
+    # Every plot of the run is on the page (the layout hides none), grouped.
+    page.wait_for_function("document.querySelectorAll('article.card img.plot-image').length"
+                           " >= 20 && [...document.querySelectorAll('img.plot-image')]"
+                           ".every((image) => image.complete && image.naturalWidth > 0)",
+                           timeout=WAIT_MS)
+    assert page.locator("section.group h2").first.inner_text() == "Time of flight"
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(tmp_path / "dashboard.png", SCREENSHOT)
+
+    # Search by keyword, with the form as a shifter would use it.
+    page.reload()
+    page.select_option("select[name=keyword]", "TOF1")
+    page.click("form.search button[type=submit]")
+    page.wait_for_url("**/?keyword=TOF1*")
+    expected = sorted(sidecar.stem for sidecar in image_directory.glob("*.json")
+                      if "TOF1" in json.loads(sidecar.read_text())["image"]["keywords"])
+    shown = sorted(page.locator("article.card").evaluate_all(
+        "(cards) => cards.map((card) => card.dataset.series)"))
+    assert shown == expected and len(shown) == 4
+    assert page.locator("#search-summary").inner_text().startswith("4 plot(s) matching")
+
+    # A detail page: the histogram drawn interactively by plotly.js.
+    page.click(f'{card("tof_time_01")} h3 a')
+    page.wait_for_url("**/plots/tof_time_01")
+    page.wait_for_selector("#histogram-plot .main-svg", timeout=WAIT_MS)
+    assert page.locator("#histogram-plot .main-svg .trace").count() >= 1
+    assert page.locator("#histogram-plot .xtitle").first.text_content()  # an axis title
+    assert page.errors == []
