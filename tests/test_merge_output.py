@@ -9,7 +9,7 @@ import io
 
 from maus_online.dataflows import MergeOutput, ProgressDisplay, RunStatistics
 from maus_online.dataflows.merge_output import StoreReader
-from maus_online.doc_store import Retrying, StoredSpill, StreamState
+from maus_online.doc_store import ConsumerState, Retrying, StoredSpill, StreamState
 from maus_online.doc_store.memory import MemoryDocumentStore
 from maus_online.errors import DocumentStoreError
 from maus_online.modules import OutputBase
@@ -185,3 +185,47 @@ def test_the_store_status_command_shows_producer_and_consumers(tmp_path, capsys)
     assert main(["forget", "monitor", "--doc_store_url", url]) == 0
     assert "consumers: none registered" in (main(["status", "--doc_store_url", url]) or
                                             capsys.readouterr().out)
+
+
+def test_merge_output_follows_the_store_until_ctrl_c(go_command, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from maus_online.doc_store import open_doc_store
+
+    url = f"sqlite:///{tmp_path}/store.db"
+    store = open_doc_store({"doc_store_class": "sqlite", "doc_store_url": url})
+
+    def reduced_through(seq, process):
+        deadline = time.monotonic() + 60
+        while store.consumers().get("default", ConsumerState("default")).cursor < seq:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, f"merge-output did not reach {seq}"
+            time.sleep(0.05)
+
+    first = fill(store, [(1, 2)])  # a finished producer: without --follow, the end
+    follow = subprocess.Popen([*go_command, "--progress", "false", "--type_of_dataflow",
+                               "multi_process_merge_output", "--follow", "--doc_store_url", url,
+                               "--reducers", "ReducePyCountSpills", "--outputters",
+                               "OutputPyJSON", "--output_json_file_name", "out.jsonl"],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        reduced_through(first, follow)
+        assert follow.poll() is None  # still following
+        for seq, spill in enumerate([skeleton(2, 0, "start_of_run"), skeleton(2, 1),
+                                     skeleton(2, 2, "end_of_run")], start=first + 1):
+            store.put(StoredSpill.encode(seq, spill))
+        store.save_stream(StreamState(first + 3, first + 3, True, "test"))
+        reduced_through(first + 3, follow)
+        follow.send_signal(signal.SIGINT)
+        stdout, stderr = follow.communicate(timeout=60)
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+        store.close()
+    assert follow.returncode == 130, stderr
+    assert "(following; Ctrl-C stops)" in stdout
+    assert "runs:             1, 2" in stdout
+    assert "spills done:      7 (3 physics, 4 run markers)" in stdout
