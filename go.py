@@ -12,18 +12,29 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from maus_online import __version__
 from maus_online.catalogue import say_unless_coded
 from maus_online.configuration import load_configuration
-from maus_online.dataflows import DATAFLOWS, ProgressDisplay, RunStatistics, assemble, format_summary
+from maus_online.dataflows import (DATAFLOWS, ProgressDisplay, RunStatistics, Stages, assemble,
+                                   format_summary)
 from maus_online.errors import ConfigurationError, MausError
 from maus_online.registry import build_default_registry
 from maus_online.specification import format_specification
 from maus_online.tuning import tune_garbage_collector
 
 EXIT_FAILED, EXIT_CONFIGURATION, EXIT_INTERRUPTED = 1, 2, 130
+
+def describe_job(config: Mapping[str, Any], stages: Stages) -> str:
+    """What this go.py reads and does, for the first line it prints."""
+    if config["type_of_dataflow"] == "multi_process_merge_output":
+        return (f"reads the {config['doc_store_class']} document store as consumer "
+                f"{config['merge_output_consumer']!r}, reducers {', '.join(config['reducers'])}")
+    return (f"input {config['inputter']}, "
+            f"transform {format_specification(stages.specification)}")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -36,8 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(say_unless_coded("MAUS-120", exc), file=sys.stderr)
         return EXIT_CONFIGURATION
-    print(f"MAUS Online {__version__}: {config['type_of_dataflow']}, "
-          f"input {config['inputter']}, transform {format_specification(stages.specification)}",
+    print(f"MAUS Online {__version__}: {config['type_of_dataflow']}, {describe_job(config, stages)}",
           flush=True)
     stats = RunStatistics()
     progress = ProgressDisplay(stats, enabled=config["progress"])
