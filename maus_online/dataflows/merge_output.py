@@ -133,9 +133,7 @@ class StoreReader:
             return
         message = say("MAUS-114", label=exc.document, reason=exc.reason)
         log.error("%s", message)
-        self.stats.errors_by_module[STORE_ERROR] += 1
-        if len(self.stats.quoted_errors) < 5:
-            self.stats.quoted_errors.append(f"{STORE_ERROR}: {message}")
+        self.stats.count_error(STORE_ERROR, f"{STORE_ERROR}: {message}")
         self.progress.note(message)
 
     def _save(self) -> None:

@@ -74,12 +74,16 @@ class RunStatistics:
         label = spill_label(spill)
         for module, messages in errors.items():
             count = len(messages) if isinstance(messages, list) else 1
-            self.errors_by_module[module] += count
-            if len(self.quoted_errors) < QUOTED_ERRORS:
-                first = messages[0] if isinstance(messages, list) and messages else messages
-                # Only the first line: a map's traceback stays in the spill, not the summary.
-                headline = str(first).splitlines()[0] if str(first) else ""
-                self.quoted_errors.append(f"{label}: {module}: {headline}")
+            first = messages[0] if isinstance(messages, list) and messages else messages
+            # Only the first line: a map's traceback stays in the spill, not the summary.
+            headline = str(first).splitlines()[0] if str(first) else ""
+            self.count_error(module, f"{label}: {module}: {headline}", count)
+
+    def count_error(self, module: str, quote: str, count: int = 1) -> None:
+        """Count ``count`` errors of ``module``; quote the first few in the summary."""
+        self.errors_by_module[module] += count
+        if len(self.quoted_errors) < QUOTED_ERRORS:
+            self.quoted_errors.append(quote)
 
 
 def format_progress(stats: RunStatistics) -> str:
