@@ -8,6 +8,7 @@ distribution on ``PYTHONPATH``.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -184,6 +185,19 @@ def start_workers(celery_app, worker_env, queue, tmp_path):
 def go_command(queue, *args):
     return [sys.executable, str(REPO_ROOT / "go.py"), "--progress", "false",
             "--task_queue", queue, *args]
+
+
+@contextlib.contextmanager
+def go_in_background(queue, worker_env, cwd, *args):
+    """A go.py process running while the block runs; killed if it is still there after."""
+    process = subprocess.Popen(go_command(queue, *args), cwd=cwd, env=worker_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
 
 
 def run_go(queue, worker_env, cwd, *args, timeout=GO_TIMEOUT):

@@ -7,14 +7,13 @@ test_split_dataflows_couchdb.py.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import subprocess
 import time
 
 from maus_online.doc_store import open_doc_store
-from tests.celery_workers import GO_TIMEOUT, go_command, run_go
+from tests.celery_workers import GO_TIMEOUT, go_in_background as background, run_go
 
 COMMON = ["--particles_per_spill", "30", "--random_seed", "11"]
 
@@ -26,19 +25,6 @@ def sqlite_store(tmp_path):
 def store_of(args):
     config = dict(zip([a.lstrip("-") for a in args[::2]], args[1::2]))
     return open_doc_store(config)
-
-
-@contextlib.contextmanager
-def background(queue, worker_env, cwd, *args):
-    """A go.py process running while the block runs; killed if it is still there after."""
-    process = subprocess.Popen(go_command(queue, *args), cwd=cwd, env=worker_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
 
 
 def wait_until(condition, what, timeout=120.0, process=None):

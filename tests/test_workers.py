@@ -5,34 +5,23 @@ Every test starts its own worker processes on a queue of its own and stops them 
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 import time
 import uuid
 
 from maus_online import __version__, codec
-from tests.celery_workers import GO_TIMEOUT, WorkerProcess, go_command, run_go
+from tests.celery_workers import GO_TIMEOUT, WorkerProcess, go_in_background, run_go
 
 SLOW_CHAIN = ("MapPyGroup(MapPyBeamMaker, MapPySimulation, MapPyTOFMCDigitizer, "
               "MapPyTOFDigits, MapPyTOFSlabHits, MapPyTOFSpacePoints, MapPySlowDown)")
 
 
-@contextlib.contextmanager
 def running_go(queue, worker_env, cwd, *args):
     """go.py running a slow multi_process run in the background; killed if a test fails."""
-    go = subprocess.Popen(go_command(queue, "--type_of_dataflow", "multi_process",
-                                     "--particles_per_spill", "20", "--transformer", SLOW_CHAIN,
-                                     "--output_json_file_name", "out.jsonl", *args),
-                          cwd=cwd, env=worker_env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    try:
-        yield go
-    finally:
-        if go.poll() is None:
-            go.kill()
-            go.communicate()
+    return go_in_background(queue, worker_env, cwd, "--type_of_dataflow", "multi_process",
+                            "--particles_per_spill", "20", "--transformer", SLOW_CHAIN,
+                            "--output_json_file_name", "out.jsonl", *args)
 
 
 def read_spills(path):

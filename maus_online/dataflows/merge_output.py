@@ -85,8 +85,8 @@ class StoreReader:
     def step(self, limit: int = BATCH) -> int:
         """Reduce up to ``limit`` new spills; return how many were read."""
         self.stream = self.retrying.call("read the stream state", self.store.stream)
-        batch = self.retrying.call("read spills", self.store.read, self.cursor,
-                                   self.stream.watermark, limit)
+        batch = [] if self.stream.watermark <= self.cursor else self.retrying.call(
+            "read spills", self.store.read, self.cursor, self.stream.watermark, limit)
         for document in batch:
             if self.counts_input:
                 self.stats.count_input()
