@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import Any
 
 import boost_histogram as bh
@@ -50,16 +50,26 @@ _PIXEL = itemgetter("station", "slabX", "slabY")
 
 
 def tof_events(spill: Spill) -> list[dict[str, Any]]:
-    """The ``tof_event`` objects of a spill's reconstructed events (none without recon)."""
+    """The ``tof_event`` objects of a spill's reconstructed events (none without recon).
+
+    A recon event without a ``tof_event``, or with ``null`` there, is left out: files from
+    an earlier stage of MAUS's chain hold such events. Anything else that is not an object
+    is malformed, and the ``TypeError`` it raises is recorded in the spill.
+    """
     events = spill.get("recon_events") or ()
     try:
-        return list(map(_TOF_EVENT, events))
-    except KeyError:  # events without TOF reconstruction: legal, the slower way
-        return [e["tof_event"] for e in events if "tof_event" in e]
+        found = list(map(_TOF_EVENT, events))
+    except (KeyError, TypeError):  # events without TOF reconstruction: legal, the slower way
+        found = [e.get("tof_event") for e in events]
+    return [event for event in found if event is not None]
 
 
 def sections(events: Sequence[Mapping[str, Any]], name: str) -> list[Mapping[str, Any]]:
-    """The non-empty ``name`` objects (``tof_digits``, ...) of the events that have one."""
+    """The non-empty ``name`` objects (``tof_digits``, ...) of the events that have one.
+
+    A partial reconstruction (only digits, only slab hits: earlier stages of MAUS's chain)
+    has the other sections absent or ``null``; those events simply contribute nothing.
+    """
     try:
         found = list(map(itemgetter(name), events))
     except KeyError:  # a partial reconstruction: keep the events that have it
@@ -69,16 +79,18 @@ def sections(events: Sequence[Mapping[str, Any]], name: str) -> list[Mapping[str
 
 def every_item(by_station: Iterable[Mapping[str, Any]]) -> Iterator[Any]:
     """Every item of every station's list in ``by_station`` objects, walked in C: ``map`` and
-    ``chain`` go through ~2,400 digits per spill several times quicker than a Python loop."""
-    return chain.from_iterable(chain.from_iterable(map(dict.values, by_station)))
+    ``chain`` go through ~2,400 digits per spill several times quicker than a Python loop. A
+    station whose list is ``null`` (MAUS writes that for a station without hits) has none."""
+    return chain.from_iterable(filter(None, chain.from_iterable(map(dict.values, by_station))))
 
 
 def per_trigger(by_station: Sequence[Mapping[str, Any]], detector: str) -> Counter:
-    """Counter of the lengths of ``detector``'s lists (space points per trigger)."""
+    """Counter of the lengths of ``detector``'s lists (space points per trigger); a list that
+    is absent or ``null`` counts as none."""
     try:
         return Counter(map(len, map(itemgetter(detector), by_station)))
-    except KeyError:
-        return Counter(map(len, map(methodcaller("get", detector, ()), by_station)))
+    except (KeyError, TypeError):
+        return Counter(len(station.get(detector) or ()) for station in by_station)
 
 
 class TimeOfFlight:
@@ -104,7 +116,7 @@ class TimeOfFlight:
     def fill(self, events: Sequence[Mapping[str, Any]]) -> None:
         times = sections(events, "time_of_flight")
         for key, histogram in self.histograms.items():
-            histogram.fill([t[key] for t in times if key in t])
+            histogram.fill([t[key] for t in times if t.get(key) is not None])
 
     def plots(self, tag_suffix: str = "") -> list[Plot]:
         plots = []

@@ -180,6 +180,50 @@ def test_a_partial_reconstruction_fills_what_is_there():
     assert histograms(documents["tof_xy_0"])["TOF0"].sum() == 0
 
 
+def _keep_only(spill: dict, stage: str | None, absent_as_null: bool) -> dict:
+    """The spill as an earlier stage of MAUS's chain writes it: only ``stage`` of each
+    tof_event (None: no tof_event at all), the other sections absent or ``null``."""
+    stages = ("tof_digits", "tof_slab_hits", "tof_space_points", "time_of_flight")
+    for event in spill["recon_events"]:
+        if stage is None:
+            if absent_as_null:
+                event["tof_event"] = None
+            else:
+                del event["tof_event"]
+            continue
+        for other in stages:
+            if other != stage:
+                if absent_as_null:
+                    event["tof_event"][other] = None
+                else:
+                    event["tof_event"].pop(other)
+        if absent_as_null:  # MAUS writes null for a station without hits
+            event["tof_event"][stage]["tof2"] = None
+    return spill
+
+
+@pytest.mark.parametrize("absent_as_null", [False, True], ids=["absent", "null"])
+@pytest.mark.parametrize("stage, filled", [
+    ("tof_digits", "tof_pmt00"), ("tof_slab_hits", "tof_hit_x"),
+    ("tof_space_points", "tof_xy_0"), ("time_of_flight", "tof_time_01"), (None, None)])
+def test_recon_events_of_one_stage_fill_what_is_there(stage, filled, absent_as_null):
+    spill = _keep_only(default_beam(1)[0], stage, absent_as_null)
+    documents = final_documents(ReducePyTOFPlot, [spill])
+    assert spill["errors"] == {}
+    filled_tags = {tag for tag, document in documents.items()
+                   if any(h.sum(flow=True) for h in histograms(document).values())}
+    # tof_nsp counts triggers with space points, so it fills with the space points (TOF2's
+    # list is null in the "null" case, so only TOF0 and TOF1 are sure to be there).
+    expected = {"tof_space_points": {"tof_xy_0", "tof_xy_1", "tof_sp_x", "tof_sp_y",
+                                     "tof_nsp"}}.get(stage, {filled} - {None})
+    assert expected <= filled_tags
+    others = {"tof_digits": "tof_hit_x", "tof_slab_hits": "tof_pmt00",
+              "tof_space_points": "tof_time_01", "time_of_flight": "tof_xy_0"}
+    assert others.get(stage) not in filled_tags
+    if stage is None:
+        assert filled_tags == set()
+
+
 #: An image document as this version writes it, kept so that old files keep loading.
 SAVED_V1 = {
     "maus_event_type": "Image",
