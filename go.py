@@ -17,7 +17,7 @@ from typing import Any
 
 from maus_online import __version__
 from maus_online.catalogue import say_unless_coded
-from maus_online.configuration import load_configuration
+from maus_online.configuration import all_options, load_configuration
 from maus_online.dataflows import (DATAFLOWS, ProgressDisplay, RunStatistics, Stages, assemble,
                                    format_summary)
 from maus_online.errors import ConfigurationError, MausError
@@ -40,10 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     tune_garbage_collector()
     try:
-        config = load_configuration(argv)
+        registry = build_default_registry()
+        # go.py's keys and those the registered modules declare, checked alike.
+        config = load_configuration(argv, all_options(registry))
         logging.basicConfig(level=config["log_level"],
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        stages = assemble(config, build_default_registry())
+        stages = assemble(config, registry)
     except ConfigurationError as exc:
         print(say_unless_coded("MAUS-120", exc), file=sys.stderr)
         return EXIT_CONFIGURATION
@@ -56,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if dataflow.needs_executor:
             from workers.executor import CeleryExecutor  # only these dataflows need Celery
 
-            dataflow.run(stages, config, stats, progress, executor=CeleryExecutor(config))
+            dataflow.run(stages, config, stats, progress, executor=CeleryExecutor)
         else:
             dataflow.run(stages, config, stats, progress)
     except ConfigurationError as exc:  # raised by a module's birth

@@ -63,13 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         free_s += t4 - t3
 
     # Pass 2: the same spills, each member timed on its own.
-    per_map = {w.module_name(): 0.0 for w in group.workers}
+    per_map = {m.module_name(): 0.0 for m in group.maps}
     for n in range(1, args.spills + 1):
         spill = skeleton(n)
-        for worker in group.workers:
+        for member in group.maps:
             t0 = time.perf_counter()
-            spill = apply_map(worker, spill)
-            per_map[worker.module_name()] += time.perf_counter() - t0
+            spill = apply_map(member, spill)
+            per_map[member.module_name()] += time.perf_counter() - t0
     group.death()
 
     n = args.spills

@@ -1,476 +1,240 @@
-"""Benchmark of the ``multi_process`` dataflow on real Celery workers (issue 3, item 8).
+"""Benchmark of the farm on the configuration the control room runs (issue 11).
 
-Run from the repository root: ``python bench/bench_workers.py [--spills N] [--quick]``.
-Needs the machine's RabbitMQ and Redis (the configuration's ``broker_url``,
-``result_backend`` and ``spill_exchange_url``); it starts and stops its own Celery workers,
-one at a time, each on a private queue, and talks to nothing but them.
+Run from the repository root: ``python bench/bench_workers.py [--spills N] [--quick]``. Needs
+the machine's RabbitMQ and Redis; it starts and stops its own Celery workers, each on a
+private queue and a private control exchange, and talks to nothing but them.
 
-Measured in one run, printed as a table with ratios:
+Every run is the real configuration: the default chain (simulated beam, digitisation, TOF
+reconstruction) on 200-trigger spills, the default reducers (ReducePyCountSpills,
+ReducePyHistogramTDCADCCounts, ReducePyTOFPlot: the control room's 20 plots) and OutputPyImage.
+Measured side by side, in interleaved rounds:
 
-1. a simulated run (the input emits small skeletons, the full default chain runs where the
-   transforms run): ``pipeline_single_thread`` in this process; ``multi_process`` with one
-   worker of 1 and of 2 pool sub-processes; a plain ``multiprocessing.Pool(2)`` running the
-   same chain on the same skeletons and returning what the merge side would get (the
-   zero-overhead reference);
-2. a replay of recorded raw spills through the reconstruction alone: ``multi_process`` with 2
-   sub-processes against ``Pool(2)`` fed by the same ``InputPyJSON`` emitter in the parent;
-3. the framework's own CPU cost per spill: a do-nothing transform through Celery, one spill
-   in flight, with an empty skeleton and with a 200-trigger reconstructed spill sent whole
-   both ways, beside one orjson encode + decode of the same spill in this process.
+1. **headline**, images at the end of the run: ``pipeline_single_thread``; ``multi_process``
+   with one worker of 1 and of 2 pool sub-processes; ``multiprocessing.Pool(2)`` doing the
+   same spill side (chain + fill parts) with the parent adding the partials -- the ceiling
+   with no framework at all;
+2. **drawing during the run**: ``--refresh_rate 10`` at full speed against the same run with
+   images at the end only, in single thread and in ``multi_process(2)``;
+3. go.py's CPU per spill in ``multi_process(2)``, the rate one go.py could feed at that cost,
+   and the worker cores that rate would keep busy at this chain's cost;
+4. **merge-output alone**, reading stored partials (real ones, from this chain) out of
+   SQLite: spills/s on one core;
+5. the SQLite store's size (file + WAL) after each ``multi_process(2)`` run.
 
-Rates count physics spills only. Single thread: from the first spill read (transforms born) to
-the end of the run; ``multi_process``: from the end of the workers' birth (``configure()``
-returned) to the end of the run; ``Pool``: from every pool process born to the last result.
+**Rates** count physics spills, from the start (the first spill read; for ``multi_process``
+the end of the workers' birth; for the Pool every process born) to the moment the end of the
+run reached the outputs: every spill reduced. The end-of-run images are drawn after that by the
+drawing process, the same 20 plots in every dataflow; that time is printed apart.
 """
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import multiprocessing
 import os
 import platform
-import pstats
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from farm import (WORKER_START_TIMEOUT, BenchWorker, ExecutorFactory, QuietProgress, Row,
+                  TimedInput, private_app, sqlite_bytes, ticks_spent, tree_ticks, worker_env)
 
 from maus_online import __version__, codec
 from maus_online.configuration import default_configuration
-from maus_online.dataflows import ProgressDisplay, RunStatistics, assemble
+from maus_online.dataflows import (MergeOutput, RunStatistics, SpillSide, assemble,
+                                   spill_side_spec)
+from maus_online.dataflows.merge_output import StoreReader
 from maus_online.dataflows.multi_process import run_multi_process
 from maus_online.dataflows.pipeline_single_thread import run_pipeline_single_thread
-from maus_online.doc_store import open_doc_store
+from maus_online.doc_store import (Retrying, StoredSpill, StreamContents, StreamState,
+                                   open_doc_store)
 from maus_online.errors import ConfigurationError
-from maus_online.inputs import input_failed
-from maus_online.modules import InputBase, MapBase, apply_map, fields_read
+from maus_online.modules import OutputBase
 from maus_online.registry import build_default_registry
-from maus_online.specification import (
-    build_transform,
-    format_specification,
-    parse_specification,
-)
-from maus_online.spill import project
+from maus_online.specification import format_specification
+from maus_online.spill import END_OF_RUN, PHYSICS_EVENT
 from maus_online.tuning import tune_garbage_collector
-from tests.celery_workers import WorkerProcess
 
-RECONSTRUCTION = "MapPyGroup(MapPyTOFDigits, MapPyTOFSlabHits, MapPyTOFSpacePoints)"
-DO_NOTHING = "MapPyGroup()"
-#: The merge side of every dataflow here (the brief's "default reducers"): spill counting only.
-MERGE_REDUCERS = "ReducePyCountSpills"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-WORKER_START_TIMEOUT = 60.0
-#: Longest wait for one spill in the framework-cost loop before the benchmark gives up.
-ROUND_TRIP_TIMEOUT = 60.0
+#: Spills merge-output reads in section 4 (real stored spills, repeated).
+MERGE_SPILLS = 3000
 
 
 class BenchTimeout(Exception):
     """The whole benchmark ran longer than ``--timeout``."""
 
 
-# --- Celery workers -----------------------------------------------------------------------
+class EndOfRunClock(OutputBase):
+    """An output that notes when the end of the run reached the outputs (every spill reduced;
+    the final images are still being drawn)."""
 
-class BenchWorker(WorkerProcess):
-    """A worker as the brief starts it: ``-l WARNING``, so logging costs no CPU per task."""
+    spill_fields = ()
 
-    def start(self) -> BenchWorker:
-        command = [sys.executable, "-m", "celery", "-A", "workers", "worker",
-                   "-c", str(self.concurrency), "-l", "WARNING", "-Q", self.queue, "--purge",
-                   "-n", self.nodename, "--without-mingle", "--without-gossip"]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-        return self
+    def __init__(self) -> None:
+        self.ended: float | None = None
+        self.cpu: float | None = None
 
-
-#: Celery remote control of this benchmark only: a private control exchange (see worker_env).
-CONTROL_EXCHANGE = f"maus-bench-{uuid.uuid4().hex[:8]}"
+    def save(self, document: dict[str, Any]) -> None:
+        if document.get("daq_event_type") == END_OF_RUN and self.ended is None:
+            self.ended, self.cpu = time.perf_counter(), time.process_time()
 
 
-def worker_env(scratch: Path) -> dict[str, str]:
-    """The workers' environment: the checkout, and the benchmark's private control exchange.
-
-    The broker is shared with whoever else runs go.py or the worker tests on this machine;
-    their birth broadcasts would re-born the benchmark's workers mid-measurement (and ours
-    theirs). Celery reads ``$CELERY_CONFIG_MODULE`` when the ``workers`` app loads its
-    configuration, so the worker command stays the documented one.
-    """
-    (scratch / "bench_celeryconfig.py").write_text(
-        f"control_exchange = {CONTROL_EXCHANGE!r}\n")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT), str(scratch), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["CELERY_CONFIG_MODULE"] = "bench_celeryconfig"
-    return env
+def stages_of(config: dict[str, Any]) -> tuple[Any, EndOfRunClock]:
+    stages = assemble(config, build_default_registry())
+    clock = EndOfRunClock()
+    stages.outputters.append(clock)
+    return stages, clock
 
 
-def private_app(config: Mapping[str, Any]) -> Any:
-    """A Celery app of ``config`` on the benchmark's control exchange."""
-    from workers.app import create_app
-
-    app = create_app(config)
-    app.conf.control_exchange = CONTROL_EXCHANGE  # before app.control is first made
-    return app
-
-
-class OnlyTo:
-    """``app.control`` that pings and broadcasts to one node only.
-
-    Both benchmark workers listen on the private control exchange; a birth must reach only
-    the one being measured, however the executor discovers workers. Everything else
-    (``inspect``, ...) is Celery's own control object, whose requests come back here.
-    """
-
-    def __init__(self, control: Any, nodename: str) -> None:
-        self._control, self._destination = control, [nodename]
-
-    def ping(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("destination", self._destination)
-        return self._control.ping(*args, **kwargs)
-
-    def broadcast(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("destination", self._destination)
-        return self._control.broadcast(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._control, name)
+def run_single_thread(config: dict[str, Any], label: str) -> Row:
+    stages, clock = stages_of(config)
+    timed = stages.inputter = TimedInput(stages.inputter)
+    stats = RunStatistics()
+    run_pipeline_single_thread(stages, config, stats, QuietProgress(stats))
+    drawn = time.perf_counter()
+    check_interrupted(stats)
+    return Row(label, stats.physics_done, clock.ended - timed.started,
+               parent_cpu=clock.cpu - timed.cpu_started, failed=stats.spills_failed,
+               drawing=drawn - clock.ended)
 
 
-def make_executor(config: Mapping[str, Any], nodename: str) -> Any:
-    """A CeleryExecutor on a private app, talking to ``nodename`` only, timing its birth."""
-    from workers.executor import CeleryExecutor
+def run_multi(config: dict[str, Any], worker: BenchWorker, label: str) -> Row:
+    config = dict(config, doc_store_url=f"{config['doc_store_url']}.{uuid.uuid4().hex[:6]}")
+    stages, clock = stages_of(config)
+    stats = RunStatistics()
+    factory = ExecutorFactory(worker.nodename)
+    marks: dict[str, Any] = {}
 
-    class TimedExecutor(CeleryExecutor):
-        configured_at: float | None = None
+    def executor(settled: dict[str, Any]) -> Any:
+        made = factory(settled)
+        configure = made.configure
 
-        def configure(self, *args: Any, **kwargs: Any) -> Any:
-            reports = super().configure(*args, **kwargs)
-            self.configured_at = time.perf_counter()
+        def configure_and_mark(*args: Any) -> Any:
+            reports = configure(*args)
+            marks["cpu"], marks["workers"] = time.process_time(), tree_ticks(worker.process.pid)
             return reports
 
-        def close(self) -> None:
-            try:
-                super().close()
-            finally:
-                self.app.close()
+        made.configure = configure_and_mark
+        return made
 
-    app = private_app(config)
-    app.control = OnlyTo(app.control, nodename)
-    return TimedExecutor(config, app=app)
-
-
-# --- CPU time of processes ----------------------------------------------------------------
-
-def cpu_ticks(pid: int) -> int | None:
-    """utime + stime of ``pid`` (all its threads), in clock ticks; None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stream:
-            fields = stream.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+    run_multi_process(stages, config, stats, QuietProgress(stats), executor)
+    drawn = time.perf_counter()
+    workers = tree_ticks(worker.process.pid)
+    check_interrupted(stats)
+    if factory.made.configured_at is None:
+        raise RuntimeError(f"{label}: the workers were never configured")
+    return Row(label, stats.physics_done, clock.ended - factory.made.configured_at,
+               parent_cpu=clock.cpu - marks["cpu"],
+               worker_cpu=ticks_spent(marks["workers"], workers),
+               worker_main_cpu=ticks_spent(marks["workers"], workers, worker.process.pid),
+               failed=stats.spills_failed, store_bytes=sqlite_bytes(config["doc_store_url"]),
+               drawing=drawn - clock.ended)
 
 
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as stream:
-                    if int(stream.read().rsplit(b")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
+# Pool(2): the same spill side in each pool process, the parent adding the partials.
+_pool_side: SpillSide | None = None
 
 
-def tree_ticks(pid: int) -> dict[int, int]:
-    """CPU ticks of ``pid`` and of each of its children, by PID."""
-    ticks = {}
-    for one in [pid, *children_of(pid)]:
-        value = cpu_ticks(one)
-        if value is not None:
-            ticks[one] = value
-    return ticks
+def _pool_init(config: dict[str, Any], barrier: Any) -> None:
+    global _pool_side
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # the parent handles Ctrl-C
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    tune_garbage_collector()
+    stages = assemble(config, build_default_registry())
+    _pool_side = SpillSide.for_stages(stages)
+    _pool_side.fields = []  # what the workers store: the envelope and the partials
+    _pool_side.birth(config)
+    barrier.wait()  # every process born before the clock starts
 
 
-def ticks_spent(before: dict[int, int], after: dict[int, int],
-                only: int | None = None) -> float:
-    """Seconds of CPU between two :func:`tree_ticks` (a new child counts from zero)."""
-    return sum(value - before.get(pid, 0) for pid, value in after.items()
-               if only is None or pid == only) / CLK_TCK
+def _pool_process(spill: dict[str, Any]) -> bytes:
+    return codec.dumps(_pool_side.process(spill))  # what crosses to the merge side
 
 
-def pids_named(*names: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as stream:
-                    if stream.read().strip() in names:
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
+def run_pool(config: dict[str, Any], processes: int, label: str) -> Row:
+    stages, clock = stages_of(config)
+    stats = RunStatistics()
+    merge = MergeOutput(stages.reducers, stages.outputters, config, stats)
+    inputter = stages.inputter
+    inputter.birth(config)
+    # Not "fork": a child would inherit this process's pooled broker connection.
+    context = multiprocessing.get_context("forkserver")
+    barrier = context.Barrier(processes + 1)
+    with context.Pool(processes, _pool_init, (config, barrier)) as pool:
+        barrier.wait(timeout=WORKER_START_TIMEOUT)
+        pids = [process.pid for process in pool._pool]
+        before = {pid: tree_ticks(pid).get(pid, 0) for pid in pids}
+        cpu0, start = time.process_time(), time.perf_counter()
+        for body in pool.imap(_pool_process, inputter.emitter(), chunksize=1):
+            merge.process(codec.loads(body))
+        merge.finish()
+        drawn = time.perf_counter()
+        after = {pid: tree_ticks(pid).get(pid, 0) for pid in pids}
+    inputter.death()
+    return Row(label, stats.physics_done, clock.ended - start, parent_cpu=clock.cpu - cpu0,
+               worker_cpu=ticks_spent(before, after), failed=stats.spills_failed,
+               drawing=drawn - clock.ended)
 
 
-# --- Measurements -------------------------------------------------------------------------
-
-@dataclass
-class Row:
-    label: str
-    spills: int
-    seconds: float
-    parent_cpu: float | None = None   # seconds of CPU in this (go.py-side) process
-    worker_cpu: float | None = None   # seconds of CPU in the workers (main + sub-processes)
-    server_cpu: float | None = None   # seconds of CPU in redis-server and RabbitMQ (beam.smp)
-    worker_main_cpu: float | None = None  # the part of worker_cpu spent in the main process
-    failed: int = 0
-
-    @property
-    def rate(self) -> float:
-        return self.spills / self.seconds if self.seconds > 0 else 0.0
-
-
-class QuietProgress(ProgressDisplay):
-    """No progress line; the dataflow's notes (workers' birth reports) are kept, not printed."""
-
-    def __init__(self, stats: RunStatistics) -> None:
-        super().__init__(stats, enabled=False)
-        self.notes: list[str] = []
-
-    def note(self, text: str) -> None:
-        self.notes.append(text)
+def stored_partials(config: dict[str, Any], count: int) -> list[bytes]:
+    """``count`` spills as the workers store them (envelope + partials), made by this chain."""
+    stages = assemble(config, build_default_registry())
+    side = SpillSide.for_stages(stages)
+    side.fields = []
+    side.birth(config)
+    bodies = []
+    stages.inputter.birth(config)
+    for spill in stages.inputter.emitter():
+        if spill.get("daq_event_type") == PHYSICS_EVENT:
+            bodies.append(codec.dumps(side.process(spill)))
+        if len(bodies) == count:
+            break
+    stages.inputter.death()
+    side.death()
+    return bodies
 
 
-class TimedInput(InputBase):
-    """Wraps an input; remembers when the dataflow asked for its first spill."""
-
-    def __init__(self, inner: InputBase) -> None:
-        self.inner = inner
-        self.started: float | None = None
-        self.cpu_started: float | None = None
-
-    def birth(self, config: Mapping[str, Any]) -> None:
-        self.inner.birth(config)
-
-    def emitter(self) -> Iterator[dict[str, Any]]:
-        self.started, self.cpu_started = time.perf_counter(), time.process_time()
-        return self.inner.emitter()
-
-    def death(self) -> None:
-        self.inner.death()
+def run_merge_only(config: dict[str, Any], bodies: list[bytes], spills: int, label: str) -> Row:
+    """merge-output over ``spills`` stored physics spills (``bodies`` repeated), one run."""
+    url = f"{config['doc_store_url']}.merge-{uuid.uuid4().hex[:6]}"
+    config = dict(config, doc_store_url=url, type_of_dataflow="multi_process_merge_output")
+    store = open_doc_store(config)
+    marker = {"maus_event_type": "Spill", "run_number": 1, "errors": {}}
+    documents = [{**marker, "daq_event_type": "start_of_run", "spill_number": 0}]
+    documents += [{**codec.loads(bodies[n % len(bodies)]), "spill_number": n + 1}
+                  for n in range(spills)]
+    documents.append({**marker, "daq_event_type": END_OF_RUN, "spill_number": spills + 1})
+    for seq, document in enumerate(documents, start=1):
+        store.put(StoredSpill.encode(seq, document))
+    spill_side = spill_side_spec(assemble(config, build_default_registry()))
+    store.save_stream(StreamState(len(documents), len(documents), True, "bench",
+                                  StreamContents(spill_side.fillers, ())))
+    stages, clock = stages_of(config)
+    stats = RunStatistics()
+    reader = StoreReader(MergeOutput(stages.reducers, stages.outputters, config, stats), store,
+                         Retrying(10.0), config, stats, QuietProgress(stats))
+    cpu0, start = time.process_time(), time.perf_counter()
+    reader.open()
+    while not reader.finished:
+        reader.step()
+    reader.close()
+    drawn = time.perf_counter()
+    store.close()
+    return Row(label, stats.physics_done, clock.ended - start, parent_cpu=clock.cpu - cpu0,
+               failed=stats.spills_failed, store_bytes=sqlite_bytes(url),
+               drawing=drawn - clock.ended)
 
 
 def check_interrupted(stats: RunStatistics) -> None:
     if stats.interrupted:
         raise KeyboardInterrupt
-
-
-def run_single_thread(config: dict[str, Any], label: str) -> Row:
-    stages = assemble(config, build_default_registry())
-    timed = stages.inputter = TimedInput(stages.inputter)
-    stats = RunStatistics()
-    run_pipeline_single_thread(stages, config, stats, QuietProgress(stats))
-    end, cpu = time.perf_counter(), time.process_time()
-    check_interrupted(stats)
-    return Row(label, stats.physics_done, end - timed.started,
-               parent_cpu=cpu - timed.cpu_started, failed=stats.spills_failed)
-
-
-def run_multi(config: dict[str, Any], worker: BenchWorker, label: str,
-              profile: cProfile.Profile | None = None) -> Row:
-    stages = assemble(config, build_default_registry())
-    stats = RunStatistics()
-    progress = QuietProgress(stats)
-    executor = make_executor(config, worker.nodename)
-    marks: dict[str, Any] = {}
-
-    configure = executor.configure
-
-    def configure_and_mark(*args: Any, **kwargs: Any) -> Any:
-        reports = configure(*args, **kwargs)
-        marks["cpu"] = time.process_time()
-        marks["workers"] = tree_ticks(worker.process.pid)
-        if profile is not None:
-            profile.enable()
-        return reports
-
-    executor.configure = configure_and_mark
-    try:
-        run_multi_process(stages, config, stats, progress, executor)
-    finally:
-        if profile is not None:
-            profile.disable()
-    end = time.perf_counter()
-    cpu = time.process_time()
-    workers = tree_ticks(worker.process.pid)
-    check_interrupted(stats)
-    if executor.configured_at is None:
-        raise RuntimeError(f"{label}: the workers were never configured")
-    return Row(label, stats.physics_done, end - executor.configured_at,
-               parent_cpu=cpu - marks["cpu"], worker_cpu=ticks_spent(marks["workers"], workers),
-               worker_main_cpu=ticks_spent(marks["workers"], workers, worker.process.pid),
-               failed=stats.spills_failed)
-
-
-# Pool(2): the zero-overhead reference. Module-level state of each pool process.
-_pool_chain: MapBase | None = None
-_pool_fields: list[str] | None = None
-
-
-def _pool_init(spec: Any, config: dict[str, Any], fields: list[str] | None,
-               barrier: Any) -> None:
-    global _pool_chain, _pool_fields
-    signal.signal(signal.SIGINT, signal.SIG_IGN)    # the parent handles Ctrl-C
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    tune_garbage_collector()
-    _pool_chain = build_transform(spec, build_default_registry())
-    _pool_chain.birth(config)
-    _pool_fields = fields
-    barrier.wait()  # every process born before the clock starts
-
-
-def _pool_process(spill: dict[str, Any]) -> dict[str, Any]:
-    return project(apply_map(_pool_chain, spill), _pool_fields)
-
-
-def run_pool(config: dict[str, Any], processes: int, label: str) -> Row:
-    stages = assemble(config, build_default_registry())
-    fields = fields_read([*stages.reducers, *stages.outputters])
-    inputter = stages.inputter
-    inputter.birth(config)
-    # Not "fork": a forked child would inherit this process's pooled broker connection, and
-    # kombu's after-fork clean-up in the child closes it under the parent's feet.
-    context = multiprocessing.get_context("forkserver")
-    barrier = context.Barrier(processes + 1)
-    spills = failed = 0
-    with context.Pool(processes, _pool_init,
-                      (stages.specification, config, fields, barrier)) as pool:
-        barrier.wait(timeout=WORKER_START_TIMEOUT)
-        pids = [process.pid for process in pool._pool]
-        before = {pid: cpu_ticks(pid) or 0 for pid in pids}
-        cpu0, start = time.process_time(), time.perf_counter()
-        physics = (spill for spill in inputter.emitter()
-                   if spill.get("daq_event_type") == "physics_event" and not input_failed(spill))
-        for result in pool.imap(_pool_process, physics, chunksize=1):
-            spills += 1
-            failed += bool(result.get("errors"))
-        end, cpu = time.perf_counter(), time.process_time()
-        after = {pid: cpu_ticks(pid) or 0 for pid in pids}
-    inputter.death()
-    return Row(label, spills, end - start, parent_cpu=cpu - cpu0,
-               worker_cpu=ticks_spent(before, after), failed=failed)
-
-
-def record_spills(config: dict[str, Any], path: Path) -> tuple[int, int]:
-    """Simulate a run with the full chain here; write raw spills (daq_data only) as JSON lines."""
-    stages = assemble(config, build_default_registry())
-    stages.inputter.birth(config)
-    stages.transformer.birth(config)
-    count = 0
-    with open(path, "wb") as stream:
-        for spill in stages.inputter.emitter():
-            if spill.get("daq_event_type") == "physics_event":
-                spill = apply_map(stages.transformer, spill)
-                spill.pop("mc_events", None)
-                spill.pop("recon_events", None)
-                count += 1
-            stream.write(codec.dumps_line(spill))
-    stages.transformer.death()
-    stages.inputter.death()
-    return count, path.stat().st_size
-
-
-def reconstructed_spill(path: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """The first recorded raw spill through the reconstruction: daq_data + recon_events."""
-    with open(path, "rb") as stream:
-        spill = next(s for s in map(codec.loads, stream)
-                     if s.get("daq_event_type") == "physics_event")
-    chain = build_transform(parse_specification(RECONSTRUCTION), build_default_registry())
-    chain.birth(config)
-    spill = apply_map(chain, spill)
-    chain.death()
-    return spill
-
-
-def codec_cost(spill: dict[str, Any], repeats: int) -> tuple[float, float]:
-    """CPU seconds of one orjson encode and of one decode of ``spill`` in this process.
-
-    The decode includes freeing the previous decoded copy, as a process handling spill after
-    spill pays it.
-    """
-    body = codec.dumps(spill)
-    decoded = codec.loads(body)
-    encode = decode = 0.0
-    for _ in range(repeats):
-        t0 = time.process_time()
-        body = codec.dumps(spill)
-        t1 = time.process_time()
-        decoded = codec.loads(body)  # noqa: F841 - the old copy is freed here
-        t2 = time.process_time()
-        encode, decode = encode + t1 - t0, decode + t2 - t1
-    return encode / repeats, decode / repeats
-
-
-def framework_cost(config: dict[str, Any], worker: BenchWorker, spill: dict[str, Any],
-                   count: int, label: str) -> Row:
-    """Round trips of ``spill`` through a do-nothing transform, one in flight, sent back whole."""
-    executor = make_executor(config, worker.nodename)
-    spec = parse_specification(DO_NOTHING)
-    store = open_doc_store(config)
-    try:
-        executor.configure(spec, config, config["run_number"], None)
-        for _ in range(3):  # warm-up: connections, first-call costs
-            _round_trip(executor, store, spill)
-        servers = pids_named("redis-server", "beam.smp")
-        servers0 = {pid: cpu_ticks(pid) for pid in servers}
-        workers0, cpu0 = tree_ticks(worker.process.pid), time.process_time()
-        start = time.perf_counter()
-        for _ in range(count):
-            _round_trip(executor, store, spill)
-        end, cpu = time.perf_counter(), time.process_time()
-        workers = tree_ticks(worker.process.pid)
-        servers1 = {pid: cpu_ticks(pid) for pid in servers}
-    finally:
-        executor.close()
-        store.close()
-    known = [pid for pid in servers if servers0[pid] is not None and servers1[pid] is not None]
-    server_cpu = (sum(servers1[pid] - servers0[pid] for pid in known) / CLK_TCK
-                  if known else None)
-    return Row(label, count, end - start, parent_cpu=cpu - cpu0,
-               worker_cpu=ticks_spent(workers0, workers), server_cpu=server_cpu,
-               worker_main_cpu=ticks_spent(workers0, workers, worker.process.pid))
-
-
-def _round_trip(executor: Any, store: Any, spill: dict[str, Any]) -> None:
-    """One spill to a worker and back through the document store (as merge-output reads it)."""
-    seq = store.last_seq() + 1
-    executor.submit(spill, seq)
-    deadline = time.monotonic() + ROUND_TRIP_TIMEOUT
-    while True:
-        done = executor.collect(1.0)
-        if done:
-            if done[0].error is not None:
-                raise RuntimeError(f"do-nothing transform failed: {done[0].error}")
-            if len(store.get(seq).decode()) != len(spill):
-                raise RuntimeError("the spill did not come back whole")
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no result within {ROUND_TRIP_TIMEOUT:g} s")
 
 
 # --- Report -------------------------------------------------------------------------------
@@ -479,48 +243,50 @@ def ms(seconds: float | None, spills: int) -> str:
     return "-" if seconds is None or not spills else f"{1e3 * seconds / spills:.2f}"
 
 
-def table(rows: list[Row], rounds: list[str]) -> list[str]:
-    lines = [(f"  {'dataflow':<46} {'spills':>6} {'wall s':>7} {'spills/s':>9} "
-              f"{'go.py CPU':>10} {'workers CPU':>12}  spills/s"),
-             (f"  {'':<46} {'':>6} {'':>7} {'':>9} {'ms/spill':>10} {'ms/spill':>12}  "
-              "all rounds")]
-    for row, every in zip(rows, rounds):
-        failed = f"   FAILED {row.failed}" if row.failed else ""
-        lines.append(f"  {row.label:<46} {row.spills:>6} {row.seconds:>7.2f} {row.rate:>9.1f} "
-                     f"{ms(row.parent_cpu, row.spills):>10} "
-                     f"{ms(row.worker_cpu, row.spills):>12}  {every}{failed}")
+def best(rows: list[Row]) -> Row:
+    """The fastest of repeated measurements: other load on the machine only ever slows one."""
+    return max(rows, key=lambda row: row.rate)
+
+
+def median_of(rows: list[Row], attribute: str) -> float | None:
+    values = [getattr(row, attribute) for row in rows if getattr(row, attribute) is not None]
+    return statistics.median(values) if values else None
+
+
+def table(results: dict[str, list[Row]], keys: list[str]) -> list[str]:
+    lines = [(f"  {'dataflow':<50} {'spills':>6} {'spills/s':>9} {'go.py CPU':>10} "
+              f"{'workers CPU':>12} {'final':>6}  spills/s"),
+             (f"  {'':<50} {'':>6} {'best':>9} {'ms/spill':>10} {'ms/spill':>12} "
+              f"{'draw s':>6}  all rounds")]
+    for key in keys:
+        rows = results[key]
+        row = best(rows)
+        failed = f"   FAILED {sum(r.failed for r in rows)}" if any(r.failed for r in rows) else ""
+        drawing = median_of(rows, "drawing")
+        lines.append(f"  {row.label:<50} {row.spills:>6} {row.rate:>9.1f} "
+                     f"{ms(median_of(rows, 'parent_cpu'), row.spills):>10} "
+                     f"{ms(median_of(rows, 'worker_cpu'), row.spills):>12} "
+                     f"{drawing if drawing is not None else 0:>6.2f}  "
+                     f"{'/'.join(f'{r.rate:.0f}' for r in rows)}{failed}")
     return lines
-
-
-def main_process_share(rows: list[Row]) -> list[str]:
-    return [f"  {row.label}: workers CPU = main process {ms(row.worker_main_cpu, row.spills)}"
-            f" + sub-processes {ms(row.worker_cpu - row.worker_main_cpu, row.spills)} ms/spill"
-            for row in rows if row.worker_main_cpu is not None and row.worker_cpu is not None]
 
 
 def ratio(label: str, numerators: list[Row], denominators: list[Row],
           target: float | None = None) -> str:
-    """Best against best, and round by round (the two of one round ran seconds apart).
-
-    The target is judged on the median of the rounds' ratios: a burst of load from other
-    users then spoils one round, not the verdict.
-    """
-    def of(numerator: Row, denominator: Row) -> float:
-        return numerator.rate / denominator.rate if denominator.rate else float("nan")
-
-    rounds = [of(n, d) for n, d in zip(numerators, denominators)]
-    typical = statistics.median(rounds)
-    line = (f"  {label:<38} best/best {of(best(numerators), best(denominators)):5.2f}, "
-            f"median of rounds {typical:5.2f} ({'/'.join(f'{r:.2f}' for r in rounds)})")
+    """Round by round (the two of one round ran seconds apart); the target is judged on the
+    median of the rounds' ratios, so a burst of load from other users spoils one round only."""
+    rounds = [n.rate / d.rate if d.rate else float("nan")
+              for n, d in zip(numerators, denominators)]
+    line = (f"  {label:<44} median of rounds {statistics.median(rounds):5.2f} "
+            f"({'/'.join(f'{r:.2f}' for r in rounds)})")
     if target is not None:
-        line += f"   target >= {target:g}: {'met' if typical >= target else 'MISSED'}"
+        line += f"   target >= {target:g}: {'met' if statistics.median(rounds) >= target else 'MISSED'}"
     return line
 
 
 def versions() -> str:
-    names = ("celery", "kombu", "redis", "orjson")
     found = []
-    for name in names:
+    for name in ("celery", "kombu", "redis", "orjson", "boost-histogram", "matplotlib"):
         try:
             found.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
@@ -528,22 +294,9 @@ def versions() -> str:
     return ", ".join(found)
 
 
-def hide_password(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-    return url
-
-
-def print_profile(profile: cProfile.Profile, title: str, limit: int) -> None:
-    for order in ("tottime", "cumulative"):
-        stream = io.StringIO()
-        pstats.Stats(profile, stream=stream).sort_stats(order).print_stats(limit)
-        text = stream.getvalue()
-        body = text[text.find("   ncalls"):] if "   ncalls" in text else text
-        print(f"\n{title}: go.py side under cProfile, top {limit} by {order}")
-        print(body.rstrip())
+def say(text: str) -> None:
+    """Where the benchmark is, on standard error (the report goes to standard output)."""
+    print(f"[bench_workers] {text}", file=sys.stderr, flush=True)
 
 
 # --- Main ---------------------------------------------------------------------------------
@@ -551,22 +304,15 @@ def print_profile(profile: cProfile.Profile, title: str, limit: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spills", type=int, default=150,
-                        help="physics spills per measurement (default 150)")
+                        help="physics spills per run (default 150)")
     parser.add_argument("--particles", type=int, default=200,
                         help="particles (triggers) per spill (default 200)")
     parser.add_argument("--quick", action="store_true",
-                        help="a small smoke run: 30 spills, fewer framework round trips")
-    parser.add_argument("--profile", action="store_true",
-                        help="afterwards, profile the go.py side of an extra multi_process "
-                             "run (2 sub-processes; simulated and replayed) with cProfile")
-    parser.add_argument("--spill-validation", default=None,
-                        help="spill_validation of InputPyJSON in the replay (default: the "
-                             "configuration's default); the replay's go.py side is mostly this")
+                        help="a small smoke run: 30 spills, one round")
     parser.add_argument("--repeat", type=int, default=None,
-                        help="interleaved rounds of every measurement; the best counts "
-                             "(default 3, 1 with --quick)")
-    parser.add_argument("--timeout", type=float, default=1200.0,
-                        help="stop (and stop the workers) after this many seconds (default 1200)")
+                        help="interleaved rounds of every measurement (default 3, 1 with --quick)")
+    parser.add_argument("--timeout", type=float, default=1800.0,
+                        help="stop (and stop the workers) after this many seconds (default 1800)")
     args = parser.parse_args(argv)
     if args.quick:
         args.spills = min(args.spills, 30)
@@ -575,8 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.spills < 1 or args.repeat < 1:
         parser.error("--spills and --repeat must be at least 1")
     try:
-        default_configuration({"particles_per_spill": args.particles} | (
-            {} if args.spill_validation is None else {"spill_validation": args.spill_validation}))
+        default_configuration({"particles_per_spill": args.particles})
     except ConfigurationError as exc:
         parser.error(str(exc))
 
@@ -590,7 +335,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.alarm(max(1, int(args.timeout)))
     tune_garbage_collector()
-
     workers: list[BenchWorker] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench_workers-") as scratch:
@@ -619,195 +363,115 @@ def stop_all(workers: list[BenchWorker]) -> None:
             signal.signal(sig, handler)
 
 
-def say(text: str) -> None:
-    """Where the benchmark is, on standard error (the report goes to standard output)."""
-    print(f"[bench_workers] {text}", file=sys.stderr, flush=True)
-
-
-def best(rows: list[Row]) -> Row:
-    """The fastest of repeated measurements: other load on the machine only ever slows one."""
-    return max(rows, key=lambda row: row.rate)
-
-
-def median_row(rows: list[Row]) -> Row:
-    """Each figure the median over repeated measurements (CPU costs scatter both ways)."""
-    def mid(values: list[float | None]) -> float | None:
-        known = [v for v in values if v is not None]
-        return statistics.median(known) if known else None
-
-    return Row(rows[0].label, rows[0].spills, mid([r.seconds for r in rows]),
-               parent_cpu=mid([r.parent_cpu for r in rows]),
-               worker_cpu=mid([r.worker_cpu for r in rows]),
-               server_cpu=mid([r.server_cpu for r in rows]),
-               worker_main_cpu=mid([r.worker_main_cpu for r in rows]),
-               failed=sum(r.failed for r in rows))
-
-
 def run(args: argparse.Namespace, scratch: Path, workers: list[BenchWorker]) -> int:
     n = args.spills
-    base = default_configuration({
+    at_end = default_configuration({
         "particles_per_spill": args.particles, "spill_count": n, "progress": False,
-        "reducers": [MERGE_REDUCERS], "outputters": [], "output_json_file_name": "",
-        "image_directory": str(scratch / "images"),
-        "doc_store_url": f"sqlite:///{scratch / 'doc_store.sqlite'}",
-    })
-    simulated = dict(base)
-    merge_side = assemble(simulated, build_default_registry())
-    return_fields = fields_read([*merge_side.reducers, *merge_side.outputters])
-    recording = scratch / "recorded.jsonl"
-    replay = dict(base, inputter="InputPyJSON", input_json_file_name=str(recording),
-                  transformer=RECONSTRUCTION)
-    if args.spill_validation is not None:
-        replay = default_configuration({**replay, "spill_validation": args.spill_validation})
+        "refresh_rate": n + 1, "image_directory": str(scratch / "images"),
+        "doc_store_url": f"sqlite:///{scratch / 'store.sqlite'}"})
+    every_10 = dict(at_end, refresh_rate=10)
     env = worker_env(scratch)
     load_before = os.getloadavg()
 
     def start_worker(concurrency: int) -> BenchWorker:
-        queue = f"maus-bench-{uuid.uuid4().hex[:8]}"
-        worker = BenchWorker(queue, scratch, env, concurrency=concurrency,
+        worker = BenchWorker(f"maus-bench-{uuid.uuid4().hex[:8]}", scratch, env,
+                             concurrency=concurrency,
                              name=f"bench-c{concurrency}-{uuid.uuid4().hex[:6]}")
         workers.append(worker.start())
         return worker
 
-    def wait_ready(*started: BenchWorker) -> None:
-        app = private_app(base)  # a worker that answers here listens on the private exchange
-        try:
-            for worker in started:
-                worker.wait_ready(app, timeout=WORKER_START_TIMEOUT)
-        finally:
-            app.close()
-
-    def on_queue(config: dict[str, Any], worker: BenchWorker, **more: Any) -> dict[str, Any]:
-        return dict(config, task_queue=worker.queue, **more)
-
-    say(f"recording {n} raw spills for the replay")
-    recorded, recorded_bytes = record_spills(simulated, recording)
-    empty = {"maus_event_type": "Spill", "daq_event_type": "physics_event",
-             "run_number": base["run_number"], "spill_number": 1, "time_stamp": time.time(),
-             "maus_online_version": __version__, "errors": {}}
-    big = reconstructed_spill(recording, base)
-    big_label = f"{len(big.get('recon_events', []))}-trigger reconstructed spill"
-    trips_empty, trips_big = (100, 20) if args.quick else (max(300, n), n)
-
     say("starting workers -c 1 and -c 2 (each on its own queue; only one works at a time)")
     worker1, worker2 = start_worker(1), start_worker(2)
-    wait_ready(worker1, worker2)
-    cost_config = on_queue(base, worker1, max_spills_in_flight=1)
+    app = private_app(at_end)
+    try:
+        for worker in (worker1, worker2):
+            worker.wait_ready(app, timeout=WORKER_START_TIMEOUT)
+    finally:
+        app.close()
 
-    results: dict[str, list[Row]] = {}
+    def on(config: dict[str, Any], worker: BenchWorker) -> dict[str, Any]:
+        return dict(config, task_queue=worker.queue)
+
+    say("making real stored partials for merge-output alone")
+    bodies = stored_partials(at_end, min(n, 150))
+    merge_spills = 300 if args.quick else MERGE_SPILLS
     measurements: list[tuple[str, Callable[[], Row]]] = [
-        ("single", lambda: run_single_thread(simulated, "pipeline_single_thread (in-process)")),
-        ("pool_sim", lambda: run_pool(simulated, 2, "multiprocessing.Pool(2), imap chunksize=1")),
-        ("pool_replay", lambda: run_pool(replay, 2,
-                                         "multiprocessing.Pool(2), parent reads the file")),
-        ("multi1", lambda: run_multi(on_queue(simulated, worker1), worker1,
+        ("single", lambda: run_single_thread(at_end, "pipeline_single_thread")),
+        ("multi1", lambda: run_multi(on(at_end, worker1), worker1,
                                      "multi_process, 1 sub-process (-c 1)")),
-        ("multi2", lambda: run_multi(on_queue(simulated, worker2), worker2,
+        ("multi2", lambda: run_multi(on(at_end, worker2), worker2,
                                      "multi_process, 2 sub-processes (-c 2)")),
-        ("multi_replay", lambda: run_multi(on_queue(replay, worker2), worker2,
-                                           "multi_process, 2 sub-processes (-c 2)")),
-        ("cost_empty", lambda: framework_cost(cost_config, worker1, empty, trips_empty,
-                                              "empty skeleton")),
-        ("cost_big", lambda: framework_cost(cost_config, worker1, big, trips_big, big_label)),
+        ("pool", lambda: run_pool(at_end, 2, "multiprocessing.Pool(2): spill side, parent adds")),
+        ("single10", lambda: run_single_thread(every_10, "pipeline_single_thread, refresh 10")),
+        ("multi2_10", lambda: run_multi(on(every_10, worker2), worker2,
+                                        "multi_process(2), refresh 10")),
+        ("merge", lambda: run_merge_only(at_end, bodies, merge_spills,
+                                         "merge-output alone, stored partials")),
     ]
+    results: dict[str, list[Row]] = {}
     for round_number in range(1, args.repeat + 1):
-        for key, measure in measurements:  # interleaved, so that a burst of load hits one round
+        for key, measure in measurements:  # interleaved: a burst of load hits one round
             say(f"round {round_number}/{args.repeat}: {key}")
             results.setdefault(key, []).append(measure())
-    codec_empty = codec_cost(empty, 2000)
-    codec_big = codec_cost(big, 10 if args.quick else 40)
-    profiles = []
-    if args.profile:
-        for title, config in (("simulated run", simulated), ("replay", replay)):
-            say(f"profiling multi_process(2), {title}")
-            profile = cProfile.Profile()
-            run_multi(on_queue(config, worker2), worker2, title, profile)
-            profiles.append((title, profile))
-    for worker in (worker1, worker2):
-        worker.stop()
-        workers.remove(worker)
     load_after = os.getloadavg()
-
-    # --- the report ---
-    single, pool_sim, pool_replay, multi1, multi2, multi_replay = (
-        best(results[key]) for key in ("single", "pool_sim", "pool_replay", "multi1",
-                                       "multi2", "multi_replay"))
-    cost_empty, cost_big = median_row(results["cost_empty"]), median_row(results["cost_big"])
-
-    def on(numerator: str, denominator: str) -> tuple[list[Row], list[Row]]:
-        return results[numerator], results[denominator]
-
-    def all_rates(key: str) -> str:
-        return "/".join(f"{row.rate:.0f}" for row in results[key])
 
     print(f"bench_workers: MAUS Online {__version__}, Python {platform.python_version()}, "
           f"{platform.machine()}, nproc {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}),"
           f" host {socket.gethostname()}")
-    print(f"  {versions()}; broker {hide_password(base['broker_url'])}, result back end "
-          f"{hide_password(base['result_backend'])}, spill exchange "
-          f"{hide_password(base['spill_exchange_url'])}, all on loopback")
-    print(f"  load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}: "
-          f"other users of this machine slow some measurements")
-    print(f"  {args.repeat} interleaved round(s); spills/s: the best round of each dataflow "
-          f"(all rounds in the last column); ratios: best/best and round by round, targets "
-          f"judged on the median of the rounds; section 3: medians")
-    print("  workers: `celery -A workers worker -c N -l WARNING -Q <private queue> --purge "
-          "--without-mingle --without-gossip`, remote control on a private exchange "
-          "($CELERY_CONFIG_MODULE), births and pings sent to the measured node only")
-    print("  garbage collector tuned (maus_online.tuning) here and in every worker and pool "
-          "process; rates count physics spills; go.py CPU = this process, workers CPU = "
-          "worker main + sub-processes (or the pool processes), from /proc")
-    print(f"  merge side: reducers {MERGE_REDUCERS}, no outputs -> workers send back "
-          f"return_fields {return_fields} (only the envelope: run, spill, type, errors); "
-          f"the Pool returns spill.project() with the same fields")
+    print(f"  {versions()}; RabbitMQ and Redis on loopback, SQLite store in a scratch directory")
+    print(f"  load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}")
+    print(f"  {args.repeat} interleaved round(s); spills/s: the best round (all rounds in the "
+          f"last column); CPU: medians; ratios: round by round, judged on their median")
+    print(f"  the real configuration: chain {format_specification(assemble(at_end, build_default_registry()).specification)}")
+    print(f"    reducers {', '.join(at_end['reducers'])}; outputs {', '.join(at_end['outputters'])};"
+          f" {n} physics spills x {args.particles} triggers; histogram_drawing "
+          f"{at_end['histogram_drawing']!r}")
+    print("  rates: from the start (first spill read / workers born / pool born) until the end "
+          "of the run reached the outputs (every spill reduced); 'final draw s': the end-of-run "
+          "images drawn after that (the same 20 plots everywhere)")
     print()
-    print(f"1. Simulated run: {n} physics spills x {args.particles} particles, "
-          f"input InputPySpillGenerator (skeletons), transform on the workers")
-    print(f"   chain {format_specification(merge_side.specification)}")
-    print("   single thread: from the first spill read to the end of the run; multi_process: "
-          "from configure() returned to the end; Pool: from every process born to the last "
-          "result")
-    print("\n".join(table([single, multi1, multi2, pool_sim],
-                          [all_rates(k) for k in ("single", "multi1", "multi2", "pool_sim")])))
-    print("\n".join(main_process_share([multi1, multi2])))
-    print(ratio("multi_process(2) / single_thread", *on("multi2", "single"), 1.4))
-    print(ratio("multi_process(2) / Pool(2)", *on("multi2", "pool_sim")))
-    print(ratio("multi_process(1) / single_thread", *on("multi1", "single")))
-    print(ratio("multi_process(2) / multi_process(1)", *on("multi2", "multi1")))
-    print(ratio("Pool(2) / single_thread", *on("pool_sim", "single")))
+    print(f"1. Images at the end of the run (refresh_rate {n + 1})")
+    print("\n".join(table(results, ["single", "multi1", "multi2", "pool"])))
+    print(ratio("multi_process(2) / single_thread", results["multi2"], results["single"], 1.4))
+    print(ratio("Pool(2) / single_thread (the ceiling)", results["pool"], results["single"]))
+    print(ratio("multi_process(2) / Pool(2)", results["multi2"], results["pool"]))
+    print(ratio("multi_process(1) / single_thread", results["multi1"], results["single"]))
     print()
-    print(f"2. Replay: {recorded} recorded raw spills (daq_data only, {recorded_bytes / 1e6:.1f} "
-          f"MB of JSON lines, {recorded_bytes / max(recorded, 1) / 1e6:.2f} MB/spill), "
-          f"read by InputPyJSON (spill_validation {replay['spill_validation']!r}) in go.py")
-    print(f"   chain {RECONSTRUCTION} on the workers / in the pool")
-    print("\n".join(table([multi_replay, pool_replay],
-                          [all_rates(k) for k in ("multi_replay", "pool_replay")])))
-    print("\n".join(main_process_share([multi_replay])))
-    print(ratio("multi_process(2) / Pool(2)", *on("multi_replay", "pool_replay"), 1.0))
+    print("2. Drawing during the run: refresh_rate 10 at full speed, against images at the end")
+    print("\n".join(table(results, ["single10", "multi2_10"])))
+    print(ratio("single_thread: refresh 10 / at the end", results["single10"],
+                results["single"], 0.7))
+    print(ratio("multi_process(2): refresh 10 / at the end", results["multi2_10"],
+                results["multi2"], 0.7))
     print()
-    print(f"3. Framework CPU per spill: transform {DO_NOTHING} through Celery, worker -c 1, one "
-          f"spill in flight (executor configure(..., return_fields=None), then submit/collect); "
-          f"the spill goes in and comes back whole")
-    print(f"   {'spill':<32} {'bytes':>10} {'trips':>6} {'wall ms':>8} {'go.py CPU':>10} "
-          f"{'worker CPU':>11} {'(main+subs)':>12} {'servers':>8} {'orjson enc+dec':>15}")
-    for row, (encode, decode), body in ((cost_empty, codec_empty, codec.dumps(empty)),
-                                        (cost_big, codec_big, codec.dumps(big))):
-        split = (f"{ms(row.worker_main_cpu, row.spills)}+"
-                 f"{ms(row.worker_cpu - row.worker_main_cpu, row.spills)}")
-        print(f"   {row.label:<32} {len(body):>10,} {row.spills:>6} "
-              f"{ms(row.seconds, row.spills):>8} {ms(row.parent_cpu, row.spills):>10} "
-              f"{ms(row.worker_cpu, row.spills):>11} {split:>12} "
-              f"{ms(row.server_cpu, row.spills):>8} "
-              f"{1e3 * (encode + decode):>7.3f} ({1e3 * encode:.2f}+{1e3 * decode:.2f})")
-    print("   ms per spill. go.py and the worker each encode the spill once and decode it once "
-          "per trip; 'servers' = redis-server + RabbitMQ CPU, shared with anything else using "
-          f"them; /proc CPU times count in 1/{CLK_TCK} s ticks")
-    for key, rows in results.items():
+    multi2 = results["multi2"]
+    go_ms = 1e3 * median_of(multi2, "parent_cpu") / multi2[0].spills
+    worker_ms = 1e3 * median_of(multi2, "worker_cpu") / multi2[0].spills
+    ceiling = 1e3 / go_ms
+    print("3. go.py's own CPU in multi_process(2) (input, submitting, collecting, reading the "
+          "store, adding the partials)")
+    print(f"  {go_ms:.2f} ms per spill (target <= 1.5: {'met' if go_ms <= 1.5 else 'MISSED'}): "
+          f"one go.py could feed {ceiling:.0f} spills/s; at this chain's {worker_ms:.1f} ms of "
+          f"worker CPU per spill that keeps {ceiling * worker_ms / 1e3:.0f} worker cores busy")
+    print()
+    merge = results["merge"]
+    bytes_per_spill = statistics.median(len(body) for body in bodies)
+    merge_best = best(merge)
+    print(f"4. merge-output alone: {merge_best.spills} stored physics spills (envelope + partials, "
+          f"median {bytes_per_spill / 1e3:.1f} kB each, as the workers store them) read from "
+          "SQLite, added, images at the end")
+    print("\n".join(table(results, ["merge"])))
+    print(f"  {merge_best.rate:.0f} spills/s on one core (target >= 2000: "
+          f"{'met' if merge_best.rate >= 2000 else 'MISSED'})")
+    print()
+    sizes = [row.store_bytes for row in multi2 + results["multi2_10"]]
+    print(f"5. SQLite store (file + WAL) after each {n}-spill multi_process(2) run: "
+          f"{', '.join(f'{size / 1e6:.1f}' for size in sizes)} MB (target < 50 MB: "
+          f"{'met' if max(sizes) < 50e6 else 'MISSED'})")
+    for rows in results.values():
         for row in rows:
             if row.failed:
                 print(f"WARNING: {row.label}: {row.failed} spills failed")
-    for title, profile in profiles:
-        print_profile(profile, f"multi_process(2), {title}", 20)
     return 0
 
 

@@ -112,6 +112,10 @@ CATALOGUE: dict[str, Message] = _messages(
             "into it; use sqlite (one machine), mongodb or couchdb"),
     Message("MAUS-114", "input", "go.py",
             "merge-output skipped {label}: {reason}"),
+    Message("MAUS-115", "configuration", "go.py",
+            "merge-output {consumer!r} reads what the document store's spills do not hold: "
+            "{missing} (its reducers and outputs: {readers}); the input-transform stores "
+            "{stored}. Give the input-transform the same --reducers and --outputters"),
     Message("MAUS-120", "configuration", "go.py",
             "go.py: configuration error: {reason}"),
     Message("MAUS-121", "information", "go.py",

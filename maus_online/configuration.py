@@ -11,10 +11,15 @@ Every key of the defaults table is a command-line option ``--key value``; the us
 (``--configuration_file``) is JSON, YAML or TOML, chosen by its suffix. An unknown key or a
 value of the wrong type raises :class:`~maus_online.errors.ConfigurationError` naming the key
 and where the value came from.
+
+A module may declare keys of its own (:attr:`~maus_online.modules.ModuleBase.config_keys`, in
+the form of the defaults table's entries): :func:`all_options` adds those of every registered
+module, checked like go.py's own, so a plug-in never edits ``conf/defaults.toml``.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import math
@@ -23,11 +28,14 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import ConfigurationError
 from .resources import conf_directory
+
+if TYPE_CHECKING:
+    from .registry import Registry
 
 USER_FILE_OPTION = "configuration_file"
 TYPES = ("str", "int", "float", "bool", "list[str]", "dict[str,float]")
@@ -47,6 +55,8 @@ class Option:
     minimum: float | None = None
     #: Environment variable whose value, when set, replaces the default (for URLs and secrets).
     env: str | None = None
+    #: The module that declared the key ("" for go.py's own, in conf/defaults.toml).
+    owner: str = ""
 
 
 def defaults_path() -> Path:
@@ -58,21 +68,56 @@ def load_options(path: Path | None = None) -> dict[str, Option]:
     path = path or defaults_path()
     with open(path, "rb") as stream:
         table = tomllib.load(stream)
-    options = {}
-    for name, entry in table.items():
-        unknown = set(entry) - {"type", "default", "help", "choices", "minimum", "env"}
-        if entry.get("type") not in TYPES or "default" not in entry or unknown:
-            raise ConfigurationError(f"{path}: entry [{name}] needs type (one of {TYPES}), "
-                                     f"default and help, and nothing else")
-        choices = tuple(entry["choices"]) if "choices" in entry else None
-        option = Option(name, entry["type"], None, entry.get("help", ""), choices,
-                        entry.get("minimum"), entry.get("env"))
-        default = check_value(option, entry["default"], f"defaults file {path}")
-        if option.env and os.environ.get(option.env):
-            default = check_value(option, parse_text(option, os.environ[option.env]),
-                                  f"environment variable {option.env}")
-        options[name] = Option(name, option.type, default, option.help, choices,
-                               option.minimum, option.env)
+    return {name: option_from_entry(name, entry, f"defaults file {path}")
+            for name, entry in table.items()}
+
+
+def option_from_entry(name: str, entry: Any, source: str, owner: str = "") -> Option:
+    """The :class:`Option` of one entry of the defaults table's form, from ``source``."""
+    unknown = set(entry) - {"type", "default", "help", "choices", "minimum", "env"} \
+        if isinstance(entry, Mapping) else {"(not a table)"}
+    if unknown or entry.get("type") not in TYPES or "default" not in entry:
+        raise ConfigurationError(f"{source}: entry [{name}] needs type (one of {TYPES}), "
+                                 f"default and help, and nothing else")
+    choices = tuple(entry["choices"]) if "choices" in entry else None
+    option = Option(name, entry["type"], None, entry.get("help", ""), choices,
+                    entry.get("minimum"), entry.get("env"), owner)
+    default = check_value(option, entry["default"], source)
+    if option.env and os.environ.get(option.env):
+        default = check_value(option, parse_text(option, os.environ[option.env]),
+                              f"environment variable {option.env}")
+    return dataclasses.replace(option, default=default)
+
+
+def module_options(registry: Registry) -> dict[str, Option]:
+    """The configuration keys the modules of ``registry`` declare; two modules may share a key
+    only with the same declaration."""
+    options: dict[str, Option] = {}
+    for name in registry.names():
+        for key, entry in registry.get(name).config_keys.items():
+            option = option_from_entry(key, entry, f"module {name}", owner=name)
+            known = options.get(key)
+            if known is not None and dataclasses.replace(known, owner=name) != option:
+                raise ConfigurationError(f"configuration key {key!r} is declared by modules "
+                                         f"{known.owner} and {name}, differently")
+            options.setdefault(key, option)
+    return options
+
+
+def all_options(registry: Registry | None = None) -> dict[str, Option]:
+    """go.py's own keys and those declared by every module of ``registry`` (by default the
+    registry of the built-ins and the entry points)."""
+    if registry is None:
+        from .registry import build_default_registry  # the registry imports the modules
+
+        registry = build_default_registry()
+    options = load_options()
+    for key, option in module_options(registry).items():
+        if key in options:
+            raise ConfigurationError(f"module {option.owner} declares configuration key "
+                                     f"{key!r}, which is go.py's own (conf/defaults.toml); "
+                                     "give it a name of the module's own")
+        options[key] = option
     return options
 
 
@@ -244,6 +289,8 @@ def build_argument_parser(options: Mapping[str, Option], prog: str = "go.py"
                         help="user configuration file (.json, .yaml, .yml or .toml)")
     for option in options.values():
         from_env = f"; environment variable {option.env} overrides it" if option.env else ""
+        if option.owner:
+            from_env += f"; declared by module {option.owner}"
         # A bool given alone (--follow) means true; --follow false still works.
         flag = {"nargs": "?", "const": "true"} if option.type == "bool" else {}
         parser.add_argument(f"--{option.name}", metavar=option.type.upper().replace(",", "_"),
@@ -259,18 +306,20 @@ def _show(value: Any) -> str:
 
 
 def default_configuration(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The defaults with ``overrides`` checked and applied: how tests and tools born modules.
+    """The defaults (modules' keys included) with ``overrides`` checked and applied: how tests
+    and tools born modules.
 
     >>> default_configuration({"spill_count": 3})["spill_count"]
     3
     """
-    return merge(load_options(), [("the caller's overrides", overrides or {})])
+    return merge(all_options(), [("the caller's overrides", overrides or {})])
 
 
 def load_configuration(argv: Sequence[str] = (), options: Mapping[str, Option] | None = None
                        ) -> dict[str, Any]:
-    """Parse ``argv`` and return the merged, checked configuration."""
-    options = options or load_options()
+    """Parse ``argv`` and return the merged, checked configuration (``options``: by default
+    :func:`all_options`)."""
+    options = options or all_options()
     namespace, extras = build_argument_parser(options).parse_known_args(list(argv))
     if extras:
         key = next((e for e in extras if e.startswith("--")), extras[0])

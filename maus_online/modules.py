@@ -10,8 +10,13 @@ Kinds, told apart by base class:
 
 * :class:`InputBase`  -- ``emitter()`` yields spill documents.
 * :class:`MapBase`    -- ``process(spill) -> spill``; stateless between spills.
-* :class:`ReduceBase` -- ``process(spill) -> list of documents``; keeps state over a run.
+* :class:`ReduceBase` -- ``process(spill) -> list of documents``; keeps state over a run. A
+  reducer may split its per-spill work: a stateless *fill part* next to the data and a *merge
+  part* that only adds (DESIGN §7a; :class:`ReduceBase` explains the hooks).
 * :class:`OutputBase` -- ``save(document)``; writes documents somewhere.
+
+Any module may declare configuration keys of its own in :attr:`ModuleBase.config_keys`; go.py
+validates them as it validates its own (docs/modules.md).
 
 Maps may raise on bad data; :func:`apply_map` (used by :class:`MapPyGroup` and the
 dataflows) turns the exception into an entry of the spill's ``errors`` object so that a bad
@@ -21,10 +26,15 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 Spill = dict[str, Any]
 Config = Mapping[str, Any]
+
+#: The spill field in which the spill side leaves each split reducer's partial result, by
+#: reducer name (``None`` where the fill part failed; the reason is in ``errors``).
+PARTIALS = "partials"
 
 
 class ModuleBase:
@@ -32,6 +42,11 @@ class ModuleBase:
 
     #: "input", "map", "reduce" or "output"; set by the kind's base class.
     kind: ClassVar[str] = ""
+
+    #: Configuration keys this module adds to go.py's, in the form of ``conf/defaults.toml``'s
+    #: entries: ``{"tof_beta_bins": {"type": "int", "default": 150, "minimum": 1,
+    #: "help": "..."}}``. go.py checks them, lists them in ``--help`` and hands them to birth.
+    config_keys: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
 
     @classmethod
     def module_name(cls) -> str:
@@ -63,22 +78,68 @@ class MapBase(ModuleBase):
         raise NotImplementedError(f"{self.module_name()} must implement process(spill)")
 
 
+@dataclass
+class Collected:
+    """What a reducer finished off the merge path since it was last asked (:meth:`ReduceBase.
+    collect`): documents for the outputs, in the order they were asked for, and the errors
+    of the work that failed (one line each, naming what failed)."""
+
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
 class ReduceBase(ModuleBase):
     """Consumes every spill of a run in order; returns zero or more output documents per spill.
 
     A reducer is born at the start of each run and dies at its end; the end-of-run spill is
-    the moment to emit final documents.
+    the moment to emit final documents. The merge side (:class:`~maus_online.dataflows.
+    MergeOutput`) owns run boundaries: a reducer never needs to look for them itself.
+
+    **The split** (DESIGN §7a). Moving a reconstructed spill costs more than filling a
+    histogram from it, so a reducer may do its per-spill reading where the spill is:
+
+    * the *fill part*, on the spill side -- in the worker sub-process right after the
+      transform chain, or in go.py's own loop for ``pipeline_single_thread``: one instance,
+      :meth:`birth_fill` once, then :meth:`fill_partial` on every transformed physics spill,
+      returning a small JSON-safe *partial*. It keeps nothing from one spill to the next.
+    * the *merge part*, :meth:`process`, receives the spill's envelope (run, spill, type,
+      errors) with the partial in ``spill["partials"][name]``, adds it to the run's state in
+      spill order, and does everything else (refreshes, documents).
+
+    A reducer splits when it implements :meth:`fill_partial` (:meth:`splits`). One that
+    implements only :meth:`process` gets whole spills, cut to its :attr:`spill_fields`.
     """
 
     kind = "reduce"
 
     #: Top-level spill fields the reducer reads beyond the envelope (run, spill, type,
-    #: errors); ``None`` means all of them. When transforms run on workers, only the fields
-    #: the merge side reads come back, because moving a spill costs more than making it.
+    #: errors); ``None`` means all of them. A reducer that splits reads them in its fill
+    #: part; one that does not reads them in :meth:`process`, and only these fields (and the
+    #: envelope) travel back from the workers, because moving a spill costs more than making it.
     spill_fields: ClassVar[tuple[str, ...] | None] = None
+
+    @classmethod
+    def splits(cls) -> bool:
+        """Whether the reducer's per-spill reading is a fill part on the spill side."""
+        return cls.fill_partial is not ReduceBase.fill_partial
+
+    def birth_fill(self, config: Config) -> None:
+        """Birth of the fill part alone: what :meth:`fill_partial` needs, nothing of drawing or
+        of a run (the instance never sees :meth:`process`)."""
+
+    def fill_partial(self, spill: Spill) -> Any:
+        """The partial result of one transformed physics spill: JSON-safe, and independent of
+        every other spill (the spill side keeps no state between spills)."""
+        raise NotImplementedError(f"{self.module_name()} does not split its work")
 
     def process(self, spill: Spill) -> list[dict[str, Any]]:
         raise NotImplementedError(f"{self.module_name()} must implement process(spill)")
+
+    def collect(self, wait: bool = False) -> Collected:
+        """Documents finished off the merge path since the last call (images drawn in a
+        process of their own); ``wait=True`` waits until every one asked for is finished.
+        The merge side calls it between spills and, with ``wait``, before the reducer dies."""
+        return Collected()
 
 
 class OutputBase(ModuleBase):
@@ -151,34 +212,34 @@ class MapPyGroup(MapBase):
     the spill goes on to the next member.
     """
 
-    def __init__(self, *workers: MapBase) -> None:
-        self.workers: list[MapBase] = list(workers)
+    def __init__(self, *maps: MapBase) -> None:
+        self.maps: list[MapBase] = list(maps)
 
-    def append(self, worker: MapBase) -> None:
-        self.workers.append(worker)
+    def append(self, map_: MapBase) -> None:
+        self.maps.append(map_)
 
     def birth(self, config: Config) -> None:
         born: list[MapBase] = []
         try:
-            for worker in self.workers:
-                worker.birth(config)
-                born.append(worker)
+            for member in self.maps:
+                member.birth(config)
+                born.append(member)
         except BaseException:
             # Undo the members already born, so a failed birth leaks nothing.
-            for worker in reversed(born):
-                worker.death()
+            for member in reversed(born):
+                member.death()
             raise
 
     def process(self, spill: Spill) -> Spill:
-        for worker in self.workers:
-            spill = apply_map(worker, spill)
+        for member in self.maps:
+            spill = apply_map(member, spill)
         return spill
 
     def death(self) -> None:
         first_error: BaseException | None = None
-        for worker in self.workers:
+        for member in self.maps:
             try:
-                worker.death()
+                member.death()
             except Exception as exc:  # noqa: BLE001 - every member still gets its death
                 first_error = first_error or exc
         if first_error is not None:
@@ -186,9 +247,12 @@ class MapPyGroup(MapBase):
 
 
 def fields_read(modules: Sequence[ModuleBase]) -> list[str] | None:
-    """The top-level spill fields ``modules`` read together; ``None`` when one reads them all."""
+    """The top-level spill fields the merge side's ``modules`` read together; ``None`` when
+    one reads them all. A reducer that splits reads none there: its partial comes instead."""
     fields: set[str] = set()
     for module in modules:
+        if isinstance(module, ReduceBase) and module.splits():
+            continue
         wanted = getattr(module, "spill_fields", None)
         if wanted is None:
             return None
@@ -198,4 +262,4 @@ def fields_read(modules: Sequence[ModuleBase]) -> list[str] | None:
 
 def members(module: MapBase) -> Sequence[MapBase]:
     """The members of a group, or an empty sequence for a single map."""
-    return module.workers if isinstance(module, MapPyGroup) else ()
+    return module.maps if isinstance(module, MapPyGroup) else ()

@@ -95,7 +95,7 @@ def format_specification(spec: Specification) -> str:
 def reflect(transform: MapBase) -> Specification:
     """The nested specification of a live chain of maps."""
     if isinstance(transform, MapPyGroup):
-        return {GROUP: [reflect(worker) for worker in transform.workers]}
+        return {GROUP: [reflect(member) for member in transform.maps]}
     return transform.module_name()
 
 

@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 from maus_online.modules import Config, ReduceBase, Spill
+from maus_online.spill import END_OF_RUN, PHYSICS_EVENT
 
 
 class ReducePyCountSpills(ReduceBase):
@@ -30,10 +31,9 @@ class ReducePyCountSpills(ReduceBase):
         self._reset()
 
     def process(self, spill: Spill) -> list[dict[str, Any]]:
+        # Born at each run's start by the merge side, which owns the run boundaries.
         kind = spill.get("daq_event_type")
-        if kind == "start_of_run":
-            self._reset()  # a run started without a new birth: count it on its own
-        if kind == "physics_event":
+        if kind == PHYSICS_EVENT:
             self.spills += 1
         errors = spill.get("errors")
         if isinstance(errors, dict) and any(errors.values()):
@@ -43,13 +43,11 @@ class ReducePyCountSpills(ReduceBase):
                 count = len(messages) if isinstance(messages, list) else 1
                 if count:
                     self.errors_by_module[str(module)] += count
-        if kind != "end_of_run":
+        if kind != END_OF_RUN:
             return []
-        document = {"maus_event_type": "SpillCount", "run_number": spill.get("run_number"),
-                    "spills": self.spills, "spills_with_errors": self.spills_with_errors,
-                    "errors_by_module": dict(self.errors_by_module)}
-        self._reset()
-        return [document]
+        return [{"maus_event_type": "SpillCount", "run_number": spill.get("run_number"),
+                 "spills": self.spills, "spills_with_errors": self.spills_with_errors,
+                 "errors_by_module": dict(self.errors_by_module)}]
 
     def _reset(self) -> None:
         self.spills = 0

@@ -1,142 +1,82 @@
-"""The super-class of every histogram reducer: configuration, refresh, image documents, runs.
+"""The super-class of every histogram reducer: configuration, the split, refreshes, drawing.
 
 A histogram reducer consumes every spill of a run and produces image documents
-(:mod:`reducers.image_document`): every ``refresh_rate`` physics spills, and always at the
-run's ``end_of_run`` spill. A subclass fills four hooks and inherits the rest::
+(:mod:`reducers.image_document`): every ``refresh_rate`` filled physics spills, and always at
+the run's ``end_of_run`` spill. A subclass fills a few hooks and inherits the rest::
 
     class ReducePyMyPlot(ReducePyMatplotlibHistogram):
-        def book(self):                # a new run: fresh, empty histograms
-            self.time = bh.Histogram(bh.axis.Regular(200, 20.0, 40.0))
-        def fill(self, spill):         # one physics spill: collect, then fill once per histogram
+        spill_fields = ("recon_events",)   # what fill reads of a spill
+        def book(self):                    # fresh, empty histograms (int64 storage)
+            self.time = bh.Histogram(regular_axis(200, 20.0, 40.0, "t [ns]"),
+                                     storage=bh.storage.Int64())
+        def histograms(self):              # the histograms fill changes, by name
+            return {"time": self.time}
+        def fill(self, spill):             # one physics spill: collect, then fill once
             self.time.fill([...])
-        def plots(self):               # what to show now: one Plot per image tag
+        def plots(self):                   # what to show now: one Plot per image tag
             return [Plot("my_time", "My time", "...", ("TOF",), {"all": self.time})]
-        def draw(self, plot, canvas):  # optional: the back end draws histograms by itself
+        def draw(self, plot, canvas):      # optional: the back end draws by itself
             ...
 
-The back end (:class:`~reducers.matplotlib_histogram.ReducePyMatplotlibHistogram` or
-:class:`~reducers.root_histogram.ReducePyROOTHistogram`) turns a :class:`Plot` into image bytes.
+**The split** (DESIGN §7a): a subclass that names its histograms in :meth:`histograms` has its
+:meth:`fill` run on the spill side -- in the worker sub-process right after the transform
+chain, or in go.py's loop for ``pipeline_single_thread`` -- into freshly booked histograms, and
+sends them as a partial (:mod:`reducers.partial_histograms`, a few kB); the merge side only
+adds the partials, in spill order, into the run's histograms. One that does not name them
+fills from whole spills on the merge side, as before. The bins are the same either way.
+
+**Drawing** runs off the merge path (``histogram_drawing = "process"``, the default): each
+refresh is a snapshot handed to :mod:`reducers.drawing`, and its image documents come back
+through :meth:`collect`; when drawing falls behind, the latest state is drawn and the refreshes
+in between are skipped, but the end of a run is always drawn. ``"inline"`` draws in
+:meth:`process`, every refresh, and returns the documents at once.
+
 Configuration keys: ``histogram_image_type`` (png, svg, pdf, eps, jpg), ``refresh_rate``,
-``histogram_auto_number``. An exception in ``fill`` or in drawing one plot is recorded in the
-spill's ``errors`` under the reducer's name, and the run goes on.
+``histogram_auto_number``, ``histogram_drawing``. An exception in ``fill`` or in drawing one
+plot is recorded under the reducer's name, and the run goes on.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import repeat
+import base64
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import boost_histogram as bh
-import numpy as np
 
 from maus_online.errors import ConfigurationError
-from maus_online.modules import Config, ReduceBase, Spill, describe_error, record_error
+from maus_online.modules import (PARTIALS, Collected, Config, ReduceBase, Spill, describe_error,
+                                 record_error)
+from maus_online.spill import END_OF_RUN, PHYSICS_EVENT
 
-from .image_document import IMAGE_TYPES, image_document
+from .drawing import DONE, FAILED, SKIPPED, Drawing, DrawingService, drawing_service, plot_json
+from .image_document import IMAGE_TYPES, image_document_json, utc_now
+from .partial_histograms import (PartialError, add_partial, binning_digest, encode_partial,
+                                 flow_views)
+# The plotting API, importable from here as before (reducers.plotting is its home).
+from .plotting import (BinIndex, Mark, Plot, empty_note, integer_axis, per_bin,  # noqa: F401
+                       regular_axis)
 from .style import run_label
 
-
-@dataclass(frozen=True)
-class Mark:
-    """A labelled vertical reference line, e.g. where the muon peak is expected."""
-
-    position: float
-    label: str
+DRAWING_MODES = ("process", "inline")
 
 
 @dataclass
-class Plot:
-    """One image: its tag (the file name), texts, and the histograms it shows.
+class _Refresh:
+    """One refresh: the numbers its documents carry, and the drawing of its plots (one drawing
+    may serve two refreshes: an end of run right after a refresh draws nothing new)."""
 
-    ``histograms`` maps legend labels to 1D histograms drawn on one frame, in order, or holds
-    a single 2D histogram drawn as a colour map. Axis titles come from the histograms' axis
-    labels (``axis.label = "Time of flight [ns]"``); ``y_label`` names what the bins count.
-    """
-
-    tag: str
-    title: str
-    description: str
-    keywords: Sequence[str]
-    histograms: Mapping[str, bh.Histogram]
-    y_label: str = "Entries"
-    marks: Sequence[Mark] = ()
-    #: Tick labels of the x axis, {position: text}, for axes whose numbers mean little alone.
-    x_ticks: Mapping[float, str] = field(default_factory=dict)
-
-    @property
-    def is_2d(self) -> bool:
-        return any(h.ndim == 2 for h in self.histograms.values())
-
-
-def empty_note(plot: Plot) -> str:
-    """What to write across a plot with nothing to show, or "" when it has something."""
-    if any(h.sum() for h in plot.histograms.values()):
-        return ""
-    if any(h.sum(flow=True) for h in plot.histograms.values()):
-        return "All entries outside the axis range"
-    return "No entries yet"
-
-
-def per_bin(noun: str, axis: bh.axis.Axis, unit: str = "") -> str:
-    """A y-axis title naming the bin width: ``per_bin("Triggers", axis, "ns")`` gives
-    ``"Triggers / 0.1 ns"``; integer axes give the noun alone."""
-    if isinstance(axis, bh.axis.Integer) or not len(axis):
-        return noun
-    # Six significant digits hide the rounding of the edges (0.10000000000000142 -> 0.1).
-    return f"{noun} / {float(axis.widths[0]):g} {unit}".rstrip()
-
-
-class BinIndex:
-    """Keys (channel keys, ...) -> bin coordinates of one histogram, to fill it from counts.
-
-    Counting hits by key in C (``Counter(map(itemgetter("tof_key"), hits))``) and filling
-    once per distinct key costs a fraction of reading every hit's coordinates:
-
-    >>> from collections import Counter
-    >>> h = bh.Histogram(bh.axis.Integer(0, 2), bh.axis.Integer(0, 10))
-    >>> index = BinIndex({"TOF0 slab 3": (0, 3), "TOF1 slab 4": (1, 4)})
-    >>> index.fill(h, Counter({"TOF0 slab 3": 5, "nowhere": 1}))
-    ['nowhere']
-    >>> int(h[0, 3])
-    5
-    """
-
-    def __init__(self, coordinates: Mapping[Any, tuple[int, ...]]) -> None:
-        self.slots = {key: n for n, key in enumerate(coordinates)}
-        self.table = np.array(list(coordinates.values()), dtype=np.int64)
-
-    def fill(self, histogram: bh.Histogram, counts: Mapping[Any, int]) -> list[Any]:
-        """Fill ``histogram`` once, weighted by ``counts``; return the keys not indexed."""
-        slots = np.fromiter(map(self.slots.get, counts, repeat(-1)), np.int64, len(counts))
-        weights = np.fromiter(counts.values(), np.int64, len(counts))
-        known = slots >= 0
-        if known.any():
-            histogram.fill(*self.table[slots[known]].T, weight=weights[known])
-        if known.all():
-            return []
-        return [key for key, slot in zip(counts, slots) if slot < 0]
-
-
-def integer_axis(n: int, label: str) -> bh.axis.Integer:
-    """Bins 0 ... n-1 (slabs, channels, counts), titled ``label``."""
-    axis = bh.axis.Integer(0, n)
-    axis.label = label
-    return axis
-
-
-def regular_axis(bins: int, low: float, high: float, label: str) -> bh.axis.Regular:
-    """``bins`` equal bins from ``low`` to ``high``, titled ``label`` (with its unit)."""
-    axis = bh.axis.Regular(bins, low, high)
-    axis.label = label
-    return axis
+    stamp: dict[str, Any]
+    drawing: Drawing
 
 
 class ReducePyHistogram(ReduceBase):
     """Accumulates histograms over a run; produces image documents (abstract: no plots).
 
-    Subclasses fill the hooks :meth:`configure`, :meth:`book`, :meth:`fill`, :meth:`plots`
-    (and may override the back end's ``draw``); back ends implement :meth:`render`.
+    Subclasses fill the hooks :meth:`configure`, :meth:`book`, :meth:`histograms`,
+    :meth:`fill`, :meth:`plots` (and may override the back end's ``draw``); back ends
+    implement :meth:`render`.
     """
 
     #: Image types the back end can write; a back end may narrow it.
@@ -146,12 +86,19 @@ class ReducePyHistogram(ReduceBase):
         self.image_type = "png"
         self.refresh_rate = 1
         self.auto_number = False
+        self.drawing_mode = "inline"
         #: Refreshes since this instance was made: auto-numbered tags never repeat in a job.
         self.refreshes = 0
         self.run_number: Any = None
+        #: Physics spills whose contents are in the histograms (a spill whose fill failed, or
+        #: that had no partial, is not counted).
         self.spills_seen = 0
-        self._rendered: dict[str, bytes] = {}
-        self._rendered_at = -1
+        self._config: Config = {}
+        self._binning = ""
+        #: Views of the booked histograms' bins (partial_histograms.flow_views), made at birth.
+        self._views: dict[str, Any] = {}
+        self._pending: deque[_Refresh] = deque()
+        self._last: _Refresh | None = None
 
     # --- Hooks for subclasses ------------------------------------------------------------
 
@@ -159,7 +106,13 @@ class ReducePyHistogram(ReduceBase):
         """Read the subclass's own configuration keys (called by birth, before book)."""
 
     def book(self) -> None:
-        """Make fresh, empty histograms (called at birth and at every new run)."""
+        """Make fresh, empty histograms (called at birth, on both sides of the split)."""
+
+    def histograms(self) -> Mapping[str, bh.Histogram]:
+        """The histograms :meth:`fill` changes, by name: what a partial carries. A subclass
+        that implements this splits its work (module docstring); integer storage
+        (``bh.storage.Int64()``) keeps the sums exact."""
+        raise NotImplementedError
 
     def fill(self, spill: Spill) -> None:
         """Fill the histograms from one physics spill."""
@@ -174,7 +127,28 @@ class ReducePyHistogram(ReduceBase):
         """The image file of ``plot`` in ``self.image_type``; ``label`` is the run note."""
         raise NotImplementedError(f"{self.module_name()} must implement render(plot, label)")
 
-    # --- The life cycle ------------------------------------------------------------------
+    # --- The fill part (spill side) ---------------------------------------------------------
+
+    @classmethod
+    def splits(cls) -> bool:
+        return cls.histograms is not ReducePyHistogram.histograms
+
+    def birth_fill(self, config: Config) -> None:
+        self.configure(config)
+        self._book_split()
+
+    def fill_partial(self, spill: Spill) -> dict[str, Any]:
+        for view in self._views.values():
+            view[...] = 0  # the fill part keeps nothing from one spill to the next
+        self.fill(spill)
+        return encode_partial(self._views, self._binning)
+
+    def _book_split(self) -> None:
+        self.book()
+        histograms = self.histograms()
+        self._binning, self._views = binning_digest(histograms), flow_views(histograms)
+
+    # --- The merge part ------------------------------------------------------------------
 
     def birth(self, config: Config) -> None:
         image_type = config["histogram_image_type"]
@@ -185,55 +159,141 @@ class ReducePyHistogram(ReduceBase):
         self.image_type = image_type
         self.refresh_rate = config["refresh_rate"]
         self.auto_number = config["histogram_auto_number"]
+        self.drawing_mode = config["histogram_drawing"]
+        self._config = config
         self.configure(config)
-        self._reset(None)
+        if self.splits():
+            self._book_split()
+        else:
+            self.book()
+        self.run_number, self.spills_seen = None, 0
+        self._pending.clear()
+        self._last = None
 
     def process(self, spill: Spill) -> list[dict[str, Any]]:
-        """Fill from a physics spill; return the image documents due now (often none)."""
+        """Add a physics spill; return the image documents drawn now (``inline`` drawing)."""
+        if self.run_number is None:  # born for this run: its first spill names it
+            self.run_number = spill.get("run_number")
         kind = spill.get("daq_event_type")
-        run = spill.get("run_number")
-        if kind == "start_of_run" or (isinstance(run, int) and run != self.run_number):
-            self._reset(run)  # a new run starts from empty histograms, marker or not
-        if kind == "physics_event":
+        if kind == PHYSICS_EVENT and self._take(spill):
+            self.spills_seen += 1
+            if self.spills_seen % self.refresh_rate == 0:
+                return self._refresh(spill, final=False)
+        elif kind == END_OF_RUN:
+            return self._refresh(spill, final=True)
+        return []
+
+    def collect(self, wait: bool = False) -> Collected:
+        """Documents of the refreshes drawn since the last call, in refresh order."""
+        collected = Collected()
+        while self._pending:
+            refresh = self._pending[0]
+            if not refresh.drawing.finished:
+                if not wait:
+                    break
+                drawing_service().wait(refresh.drawing)
+            self._pending.popleft()
+            self._documents(refresh, collected)
+        return collected
+
+    def death(self) -> None:
+        # The merge side collects before death; whatever is left (an aborted run) is dropped.
+        self._pending.clear()
+        self._last = None
+
+    def _take(self, spill: Spill) -> bool:
+        """Add ``spill`` to the run's histograms -- its partial, or the spill itself for a
+        reducer that does not split; False when nothing of it could be added."""
+        name = self.module_name()
+        if not self.splits():
             try:
                 self.fill(spill)
             except Exception as exc:  # noqa: BLE001 - recorded in the spill, the run goes on
-                record_error(spill, self.module_name(), describe_error(exc))
-            self.spills_seen += 1
-            if self.spills_seen % self.refresh_rate == 0:
-                return self.emit(spill)
-        elif kind == "end_of_run":
-            return self.emit(spill)
-        return []
+                record_error(spill, name, describe_error(exc))
+                return False
+            return True
+        partials = spill.get(PARTIALS)
+        if not isinstance(partials, Mapping) or name not in partials:
+            # A spill the input could not read, or no worker could transform, was never
+            # filled, and its errors say why; anything else lacks the fill part.
+            if isinstance(partials, Mapping) or not spill.get("errors"):
+                record_error(spill, name, missing_partial(name))
+            return False
+        if partials[name] is None:  # the fill part failed: its reason is in the errors
+            return False
+        try:
+            add_partial(self._views, partials[name], self._binning)
+        except PartialError as exc:
+            record_error(spill, name, f"{type(exc).__name__}: {exc}")
+            return False
+        return True
 
-    def emit(self, spill: Spill) -> list[dict[str, Any]]:
-        """One image document per plot, stamped with ``spill``'s run and spill number."""
+    def _refresh(self, spill: Spill, final: bool) -> list[dict[str, Any]]:
+        """Snapshot the plots for drawing; inline, draw them now and return the documents."""
         self.refreshes += 1
-        if self._rendered_at != self.spills_seen:
-            # Nothing was filled since the last refresh (an end_of_run right after one):
-            # the images would be the same, so they are reused rather than drawn again.
-            self._rendered, self._rendered_at = {}, self.spills_seen
-        label = run_label(self.run_number, self.spills_seen)
-        documents = []
-        for plot in self.plots():
-            try:
-                data = self._rendered.get(plot.tag)
-                if data is None:
-                    data = self._rendered[plot.tag] = self.render(plot, label)
-            except Exception as exc:  # noqa: BLE001 - one bad plot must not hide the others
-                record_error(spill, self.module_name(),
-                             f"cannot draw {plot.tag}: {describe_error(exc)}")
-                continue
-            tag = f"{plot.tag}_{self.refreshes:06d}" if self.auto_number else plot.tag
-            documents.append(image_document(
-                tag=tag, image_type=self.image_type, data=data, description=plot.description,
-                keywords=plot.keywords, run_number=self.run_number,
-                spill_number=spill.get("spill_number"), spills_seen=self.spills_seen,
-                histograms=plot.histograms))
-        return documents
+        stamp = {"run_number": self.run_number, "spill_number": spill.get("spill_number"),
+                 "spills_seen": self.spills_seen, "time": utc_now(),
+                 "suffix": f"_{self.refreshes:06d}" if self.auto_number else ""}
+        last = self._last
+        if last is not None and last.stamp["spills_seen"] == self.spills_seen \
+                and last.drawing.state != SKIPPED:
+            # Nothing was added since the last refresh (an end_of_run right after one): the
+            # images would be the same, so that drawing serves this refresh too.
+            refresh = _Refresh(stamp, last.drawing)
+            if final and self.drawing_mode == "process":
+                drawing_service().pin(refresh.drawing)
+        else:
+            refresh = _Refresh(stamp, self._draw(final))
+        self._last = refresh
+        self._pending.append(refresh)
+        if self.drawing_mode == "process":
+            return []
+        collected = self.collect()
+        for error in collected.errors:
+            record_error(spill, self.module_name(), error)
+        return collected.documents
 
-    def _reset(self, run: Any) -> None:
-        self.run_number = run
-        self.spills_seen = 0
-        self._rendered, self._rendered_at = {}, -1
-        self.book()
+    def _draw(self, final: bool) -> Drawing:
+        plots = self.plots()
+        label = run_label(self.run_number, self.spills_seen)
+        request = {"reducer": self.module_name(), "config": dict(self._config), "label": label,
+                   "plots": [plot_json(plot) for plot in plots]}
+        if self.drawing_mode == "process":
+            return drawing_service().submit(self.module_name(), self.run_number, request,
+                                            pinned=final)
+        drawing = Drawing(self.module_name(), self.run_number, request, state=DONE)
+        for plot in plots:
+            try:
+                drawing.images[plot.tag] = base64.b64encode(self.render(plot, label)).decode()
+            except Exception as exc:  # noqa: BLE001 - one bad plot must not hide the others
+                drawing.errors[plot.tag] = describe_error(exc)
+        return drawing
+
+    def _documents(self, refresh: _Refresh, collected: Collected) -> None:
+        drawing, stamp = refresh.drawing, refresh.stamp
+        if drawing.state == SKIPPED:
+            return
+        if drawing.state == FAILED:
+            collected.errors.append(f"cannot draw the refresh at spill {stamp['spill_number']}:"
+                                    f" {drawing.reason}")
+            return
+        for plot in drawing.request["plots"]:
+            tag = plot["tag"]
+            if tag in drawing.errors:
+                collected.errors.append(f"cannot draw {tag}: {drawing.errors[tag]}")
+                continue
+            collected.documents.append(image_document_json(
+                tag=tag + stamp["suffix"], image_type=self.image_type, data=drawing.images[tag],
+                description=plot["description"], keywords=plot["keywords"],
+                run_number=stamp["run_number"], spill_number=stamp["spill_number"],
+                spills_seen=stamp["spills_seen"], histograms=plot["histograms"],
+                time=stamp["time"]))
+
+
+def missing_partial(name: str) -> str:
+    """The error of a spill that reached the merge side without ``name``'s partial."""
+    return (f"no partial histograms of {name} in this spill: its fill part did not run on the "
+            f"spill side (name {name} in the reducers of the input-transform's configuration)")
+
+
+__all__ = ["DRAWING_MODES", "DrawingService", "ReducePyHistogram", "missing_partial"]

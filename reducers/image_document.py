@@ -82,18 +82,31 @@ def image_document(*, tag: str, image_type: str, data: bytes, description: str,
                    spills_seen: int, histograms: Mapping[str, bh.Histogram],
                    time: str | None = None) -> dict[str, Any]:
     """One image document; ``histograms`` maps legend labels to what the image shows."""
+    return image_document_json(
+        tag=tag, image_type=image_type, data=base64.b64encode(data).decode("ascii"),
+        description=description, keywords=keywords, run_number=run_number,
+        spill_number=spill_number, spills_seen=spills_seen,
+        histograms=[histogram_json(name, h) for name, h in histograms.items()], time=time)
+
+
+def image_document_json(*, tag: str, image_type: str, data: str, description: str,
+                        keywords: Sequence[str], run_number: Any, spill_number: Any,
+                        spills_seen: int, histograms: list[dict[str, Any]],
+                        time: str | None = None) -> dict[str, Any]:
+    """:func:`image_document` of an image already in base64 and histograms already in their
+    UHI form (:func:`histogram_json`): how a drawing done in another process comes back."""
     return {"maus_event_type": "Image", "image": {
         "format_version": FORMAT_VERSION,
         "tag": tag,
         "image_type": image_type,
-        "data": base64.b64encode(data).decode("ascii"),
+        "data": data,
         "description": description,
         "keywords": list(keywords),
         "run_number": run_number,
         "spill_number": spill_number,
         "spills_seen": spills_seen,
         "time": time or utc_now(),
-        "histograms": [histogram_json(name, h) for name, h in histograms.items()],
+        "histograms": histograms,
     }}
 
 

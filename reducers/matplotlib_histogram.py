@@ -21,7 +21,8 @@ import boost_histogram as bh
 import numpy as np
 
 from . import style
-from .histogram_base import Plot, ReducePyHistogram, empty_note
+from .histogram_base import ReducePyHistogram
+from .plotting import Plot, empty_note
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -26,7 +26,8 @@ from maus_online.errors import ConfigurationError
 from maus_online.modules import Config
 
 from . import style
-from .histogram_base import Plot, ReducePyHistogram, empty_note
+from .histogram_base import ReducePyHistogram
+from .plotting import Plot, empty_note
 
 #: Unicode the plot texts use -> ROOT's TLatex (ROOT's text rendering does not read UTF-8).
 LATEX = {"μ": "#mu", "π": "#pi", "⁺": "^{+}", "⁻": "^{-}", "→": "#rightarrow",

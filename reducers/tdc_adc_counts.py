@@ -28,8 +28,8 @@ from maus_online.modules import Config, Spill, record_error
 from maus_online.tof.detector import load_cabling, load_geometry
 
 from . import style
-from .histogram_base import BinIndex, Plot, integer_axis, per_bin, regular_axis
 from .matplotlib_histogram import ReducePyMatplotlibHistogram
+from .plotting import BinIndex, Plot, integer_axis, per_bin, regular_axis
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -88,6 +88,10 @@ class ReducePyHistogramTDCADCCounts(ReducePyMatplotlibHistogram):
         self.tdc_hits = bh.Histogram(station, integer_axis(
             channels, "Channel (by plane and PMT)"), storage=int64)
         self.adc_hits = self.tdc_hits.copy()
+
+    def histograms(self) -> dict[str, bh.Histogram]:
+        return {"tdc": self.tdc, "adc": self.adc, "tdc_hits": self.tdc_hits,
+                "adc_hits": self.adc_hits}
 
     def fill(self, spill: Spill) -> None:
         daq = spill.get("daq_data")

@@ -31,8 +31,9 @@ from maus_online.modules import Config, Spill, record_error
 from maus_online.tof.detector import Geometry, load_cabling, load_geometry
 from maus_online.tof.particles import SPECIES, expected_time_of_flight
 
-from .histogram_base import BinIndex, Mark, Plot, integer_axis, per_bin, regular_axis
 from .matplotlib_histogram import ReducePyMatplotlibHistogram
+from .plotting import (PARTICLE_LABELS, BinIndex, Mark, Plot, integer_axis, per_bin,
+                       regular_axis)
 
 #: Space points per trigger: 0 ... 4 have their own bin, more go to the overflow.
 MAX_SPACE_POINTS = 5
@@ -40,8 +41,6 @@ MAX_SPACE_POINTS = 5
 TIME_PAIRS = (("tof01", 0, 1, "01", 200, 20.0, 40.0),
               ("tof12", 1, 2, "12", 200, 20.0, 40.0),
               ("tof02", 0, 2, "02", 250, 45.0, 70.0))
-#: Plot labels of the PID hypotheses (matplotlib shows them as is; ROOT translates them).
-PARTICLE_LABELS = {"e+": "e⁺", "mu+": "μ⁺", "pi+": "π⁺"}
 
 _TOF_EVENT = itemgetter("tof_event")
 _TOF_KEY = itemgetter("tof_key")
@@ -169,6 +168,11 @@ class ReducePyTOFPlot(ReducePyMatplotlibHistogram):
         self.pixels = bh.Histogram(station, integer_axis(n, "Slab x (plane 0)"),
                                    integer_axis(n, "Slab y (plane 1)"), storage=int64)
         self.time.book()
+
+    def histograms(self) -> dict[str, bh.Histogram]:
+        return {"slab_hits": self.slab_hits, "pmt_hits": self.pmt_hits,
+                "n_points": self.n_points, "pixels": self.pixels,
+                **{f"time_{key}": h for key, h in self.time.histograms.items()}}
 
     def fill(self, spill: Spill) -> None:
         events = tof_events(spill)

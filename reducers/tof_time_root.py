@@ -11,10 +11,12 @@ missing.
 """
 from __future__ import annotations
 
+import boost_histogram as bh
+
 from maus_online.modules import Config, Spill
 from maus_online.tof.detector import load_geometry
 
-from .histogram_base import Plot
+from .plotting import Plot
 from .root_histogram import ReducePyROOTHistogram
 from .tof_plot import TimeOfFlight, tof_events
 
@@ -30,6 +32,9 @@ class ReducePyTOFTimeROOT(ReducePyROOTHistogram):
 
     def book(self) -> None:
         self.time.book()
+
+    def histograms(self) -> dict[str, bh.Histogram]:
+        return self.time.histograms
 
     def fill(self, spill: Spill) -> None:
         self.time.fill(tof_events(spill))

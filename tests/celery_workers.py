@@ -2,9 +2,9 @@
 
 Each worker consumes a queue private to its test, so tests cannot see each other's spills,
 and runs in its own session, so a test can SIGKILL the whole worker like a node that dies.
-Test-only maps (a slow one, one that raises what cannot be pickled, one whose birth fails)
-reach workers and go.py the way any third-party module does: an entry point of a
-distribution on ``PYTHONPATH``.
+Test-only maps (a slow one, one that raises what cannot be pickled, one whose birth fails, one
+with configuration keys of its own) reach workers and go.py the way any third-party module
+does: an entry point of a distribution on ``PYTHONPATH``.
 """
 from __future__ import annotations
 
@@ -66,6 +66,26 @@ def raise_it(number):
 class MapPyBirthFails(MapBase):
     def birth(self, config):
         raise RuntimeError("calibration database unreachable (deliberate)")
+
+
+class MapPyTagged(MapBase):
+    """Writes a tag of its own configuration keys into each physics spill: a plug-in that
+    declares its keys instead of editing conf/defaults.toml."""
+
+    config_keys = {
+        "test_plugin_tag": {"type": "str", "default": "untagged",
+                            "help": "What MapPyTagged writes into each physics spill."},
+        "test_plugin_repeat": {"type": "int", "default": 1, "minimum": 1,
+                               "help": "How many times MapPyTagged repeats its tag."},
+    }
+
+    def birth(self, config):
+        self.tag = config["test_plugin_tag"] * config["test_plugin_repeat"]
+
+    def process(self, spill):
+        if spill.get("daq_event_type") == "physics_event":
+            spill["plugin_tag"] = self.tag
+        return spill
 '''
 
 
@@ -78,7 +98,8 @@ def write_plugin(directory: Path) -> Path:
                                    "Version: 1.0\n")
     (info / "entry_points.txt").write_text("[maus_online.modules]\n" + "".join(
         f"{name} = maus_test_plugin:{name}\n"
-        for name in ("MapPySlowDown", "MapPyRaiseUnpicklable", "MapPyBirthFails")))
+        for name in ("MapPySlowDown", "MapPyRaiseUnpicklable", "MapPyBirthFails",
+                     "MapPyTagged")))
     return directory
 
 

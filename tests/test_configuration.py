@@ -110,3 +110,59 @@ def test_help_lists_every_key_with_its_default():
         assert f"--{option.name}" in text
     assert "(default: pipeline_single_thread)" in " ".join(text.split())  # however it wraps
     assert "--configuration_file" in text
+
+
+# --- Keys a module declares (ModuleBase.config_keys) ---------------------------------------
+
+def _registry_with(*classes):
+    from maus_online.registry import Registry
+
+    registry = Registry()
+    for cls in classes:
+        registry.register(cls)
+    return registry
+
+
+def _map(name, keys):
+    from maus_online.modules import MapBase
+
+    return type(name, (MapBase,), {"config_keys": keys})
+
+
+def test_a_module_declares_its_own_keys_and_they_are_checked_like_go_pys():
+    from maus_online.configuration import all_options
+
+    keys = {"beta_bins": {"type": "int", "default": 150, "minimum": 1, "help": "Bins."}}
+    options = all_options(_registry_with(_map("MapPyBeta", keys)))
+    assert options["beta_bins"].default == 150 and options["beta_bins"].owner == "MapPyBeta"
+    config = load_configuration(["--beta_bins", "75"], options)
+    assert config["beta_bins"] == 75 and config["spill_count"] == 100
+    with pytest.raises(ConfigurationError, match=r"'beta_bins' from the command line is 0, "
+                                                 r"expected at least 1"):
+        load_configuration(["--beta_bins", "0"], options)
+    assert "declared by module MapPyBeta" in build_argument_parser(options).format_help()
+
+
+@pytest.mark.parametrize("keys, message", [
+    ({"spill_count": {"type": "int", "default": 1, "help": "mine"}},
+     "module MapPyBeta declares configuration key 'spill_count', which is go.py's own"),
+    ({"beta_bins": {"type": "integer", "default": 1, "help": "x"}},
+     r"module MapPyBeta: entry \[beta_bins\] needs type"),
+    ({"beta_bins": {"type": "int", "default": "many", "help": "x"}},
+     "'beta_bins' from module MapPyBeta is 'many', expected an integer"),
+], ids=["taken", "bad type name", "bad default"])
+def test_a_bad_module_key_is_a_clear_configuration_error(keys, message):
+    from maus_online.configuration import all_options
+
+    with pytest.raises(ConfigurationError, match=message):
+        all_options(_registry_with(_map("MapPyBeta", keys)))
+
+
+def test_two_modules_may_share_a_key_only_declared_alike():
+    from maus_online.configuration import all_options
+
+    same = {"beta_bins": {"type": "int", "default": 150, "help": "Bins."}}
+    assert "beta_bins" in all_options(_registry_with(_map("MapPyA", same), _map("MapPyB", same)))
+    other = {"beta_bins": {"type": "int", "default": 99, "help": "Bins."}}
+    with pytest.raises(ConfigurationError, match="declared by modules MapPyA and MapPyB"):
+        all_options(_registry_with(_map("MapPyA", same), _map("MapPyB", other)))

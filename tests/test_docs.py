@@ -203,3 +203,44 @@ def test_the_option_finder_finds_options() -> None:
     text = ("```sh\npython go.py --spill_count 3 --bogus_key x\n```\n"
             "`make run ARGS=\"--spill_interval 2\"`, and `celery worker --purge` is not go.py")
     assert _go_options_in(text) == {"spill_count", "bogus_key", "spill_interval"}
+
+
+def _documented_signature(name: str, obj: object) -> str:
+    """``name(parameters)`` as docs/histograms.md writes it: names and defaults, no types;
+    a dataclass field made by a factory shows the empty value it makes."""
+    import dataclasses
+    import inspect
+
+    factories = {f.name: f.default_factory() for f in dataclasses.fields(obj)
+                 if f.default_factory is not dataclasses.MISSING} \
+        if dataclasses.is_dataclass(obj) else {}
+    parameters = []
+    for parameter in inspect.signature(obj).parameters.values():
+        if parameter.name == "self":
+            continue
+        if parameter.name in factories:
+            parameters.append(f"{parameter.name}={factories[parameter.name]!r}")
+        elif parameter.default is inspect.Parameter.empty:
+            parameters.append(parameter.name)
+        else:
+            parameters.append(f"{parameter.name}={parameter.default!r}")
+    return f"{name}({', '.join(parameters)})"
+
+
+def test_the_plotting_api_is_documented_with_its_signatures() -> None:
+    import reducers.plotting as plotting
+
+    text = (DOCS / "histograms.md").read_text(encoding="utf-8")
+    section = text.split("## The plotting API", 1)[1].split("\n## ", 1)[0]
+    expected = []
+    for name in plotting.__all__:
+        obj = getattr(plotting, name)
+        if not callable(obj):
+            expected.append(f"`{name}`")
+            continue
+        expected.append(f"`{_documented_signature(name, obj)}`")
+        expected += [f"`{_documented_signature(f'{name}.{method}', getattr(obj, method))}`"
+                     for method, value in vars(obj).items()
+                     if isinstance(obj, type) and callable(value) and not method.startswith("_")]
+    missing = [signature for signature in expected if signature not in section]
+    assert not missing, f"docs/histograms.md's plotting API lacks {missing}"

@@ -1,7 +1,9 @@
-"""The multi_process dataflow's own logic, on an in-process executor that finishes out of order.
+"""The multi_process dataflow's own logic, on the in-process executor, finishing out of order.
 
-The real Celery path is tested in test_workers.py; here the executor is a plain object so
-that ordering, back-pressure and re-birth at run boundaries can be checked exactly.
+The real Celery path is tested in test_workers.py; here the executor is maus_online's
+InProcessExecutor (the spill side the workers run, in this process), handing spills back
+newest first, so that ordering, back-pressure and re-birth at run boundaries can be checked
+exactly.
 """
 from __future__ import annotations
 
@@ -9,15 +11,12 @@ import io
 
 import pytest
 
-from maus_online.dataflows import (Completed, ProgressDisplay, RunStatistics, WorkerReport,
-                                   assemble)
+from maus_online.dataflows import (Completed, InProcessExecutor, ProgressDisplay,
+                                   RunStatistics, assemble)
 from maus_online.dataflows.multi_process import run_multi_process
-from maus_online.doc_store import StoredSpill
 from maus_online.doc_store.memory import MemoryDocumentStore
 from maus_online.errors import ExecutorError
-from maus_online.modules import InputBase, OutputBase, apply_map
-from maus_online.specification import build_transform
-from maus_online.spill.validation import project
+from maus_online.modules import InputBase, OutputBase
 from tests.conftest import make_config, skeleton
 
 
@@ -37,50 +36,15 @@ class OutputPyList(OutputBase):
         self.saved.append(document)
 
 
-class ExecutorInProcess:
-    """Runs the chain here, writes into ``store`` as a worker would, and hands results back
-    newest first to scramble their order."""
+class InProcessExecutorFailing(InProcessExecutor):
+    """The product's in-process executor, failing one spill as a worker that raised would."""
 
-    def __init__(self, registry, store, fail_spill=None):
-        self.registry, self.store, self.fail_spill = registry, store, fail_spill
-        self.transform = None
-        self.pending: dict[str, dict] = {}
-        self.births: list = []
-        self.most_in_flight = 0
-        self.counter = 0
+    fail_spill: int | None = None
 
-    def configure(self, specification, config, run_number, return_fields):
-        assert not self.pending, "re-born while spills of the old run were in flight"
-        self.births.append(run_number)
-        self.transform = build_transform(specification, self.registry)
-        self.transform.birth(config)
-        self.return_fields = return_fields
-        return [WorkerReport("fake@here", True, "sub-processes 1, 2", {"1": "x", "2": "x"})]
-
-    def concurrency(self):
-        return 2
-
-    def submit(self, spill, seq):
-        self.counter += 1
-        ticket = f"t{self.counter}"
-        self.pending[ticket] = (seq, spill)
-        self.most_in_flight = max(self.most_in_flight, len(self.pending))
-        return ticket
-
-    def collect(self, timeout):
-        done = []
-        for ticket in reversed(list(self.pending)):
-            seq, spill = self.pending.pop(ticket)
-            if spill["spill_number"] == self.fail_spill:
-                done.append(Completed(ticket, "failed: worker exploded", "fake@here"))
-            else:
-                transformed = project(apply_map(self.transform, spill), self.return_fields)
-                self.store.put(StoredSpill.encode(seq, transformed))
-                done.append(Completed(ticket, None, "fake@here"))
-        return done
-
-    def close(self):
-        pass
+    def complete(self, ticket, seq, spill):
+        if spill["spill_number"] == self.fail_spill:
+            return Completed(ticket, "failed: worker exploded", self.NAME)
+        return super().complete(ticket, seq, spill)
 
 
 def run(spills, registry, output=None, fail=None, **overrides):
@@ -92,10 +56,19 @@ def run(spills, registry, output=None, fail=None, **overrides):
     stages.outputters = [output]
     stats = RunStatistics()
     store = MemoryDocumentStore()
-    executor = ExecutorInProcess(registry, store, fail_spill=fail)
+    executors = []
+
+    def executor(settled):  # the factory go.py passes: made with the run's configuration
+        made = InProcessExecutorFailing(settled, store, registry=registry,
+                                        completion="last_first")
+        made.fail_spill = fail
+        executors.append(made)
+        return made
+
     progress = ProgressDisplay(stats, io.StringIO(), enabled=False)
     run_multi_process(stages, config, stats, progress, executor, store=store)
-    return output.saved, executor, stats
+    (made,) = executors
+    return output.saved, made, stats
 
 
 def spill_order(saved):
@@ -110,7 +83,7 @@ def test_spills_are_merged_in_input_order_whatever_order_they_finish(registry):
     assert spill_order(saved) == [(1, n, s["daq_event_type"]) for n, s in enumerate(spills)]
     assert all(len(d["mc_events"]) == 3 for d in saved if d.get("daq_event_type") ==
                "physics_event")
-    assert stats.per_worker == {"fake@here": 8}
+    assert stats.per_worker == {"in-process": 8}
     assert stats.spills_in == len(spills)  # read once, though reduced through the store
 
 
@@ -145,7 +118,7 @@ def test_only_the_fields_the_merge_side_reads_are_asked_back(registry):
 
     _, executor, _ = run([skeleton(1, 1)], registry, output=OutputPyTruthOnly())
     # ReducePyCountSpills reads the envelope only; the output adds mc_events.
-    assert executor.return_fields == ["mc_events"]
+    assert executor.configured.fields == ("mc_events",)
     config = make_config(output_json_file_name="x.jsonl")
     stages = assemble(config, registry)
     from maus_online.modules import fields_read
@@ -154,7 +127,7 @@ def test_only_the_fields_the_merge_side_reads_are_asked_back(registry):
 
 
 def test_a_birth_failure_ends_the_job(registry):
-    class ExecutorRefusing(ExecutorInProcess):
+    class ExecutorRefusing(InProcessExecutor):
         def configure(self, *args):
             raise ExecutorError("1 of 1 workers could not be born: w1: RuntimeError: no")
 
@@ -162,8 +135,8 @@ def test_a_birth_failure_ends_the_job(registry):
     stages = assemble(config, registry)
     stages.inputter = InputPyList([skeleton(1, 1)])
     stats = RunStatistics()
+    store = MemoryDocumentStore()
     with pytest.raises(ExecutorError, match="could not be born"):
         run_multi_process(stages, config, stats,
                           ProgressDisplay(stats, io.StringIO(), enabled=False),
-                          ExecutorRefusing(registry, MemoryDocumentStore()),
-                          store=MemoryDocumentStore())
+                          lambda settled: ExecutorRefusing(settled, store), store=store)

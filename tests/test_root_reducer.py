@@ -19,7 +19,8 @@ from reducers.root_histogram import ReducePyROOTHistogram, latex
 from reducers.tdc_adc_counts import ReducePyHistogramTDCADCCounts
 from reducers.tof_plot import ReducePyTOFPlot
 from reducers.tof_time_root import ReducePyTOFTimeROOT
-from tests.conftest import make_config, skeleton
+from reducers.harness import ReducerHarness
+from tests.conftest import make_config
 from tests.tof_helpers import run_chain
 
 needs_root = pytest.mark.skipif(
@@ -27,11 +28,10 @@ needs_root = pytest.mark.skipif(
     reason="ROOT is not installed (pip install '.[root]'); CI installs it")
 
 
-def final_documents(reducer, spills):
-    reducer.process(skeleton(1, 0, "start_of_run"))
-    for spill in spills:
-        reducer.process(spill)
-    return {d["image"]["tag"]: d for d in reducer.process(skeleton(1, 9, "end_of_run"))}
+def final_documents(reducer, spills, **overrides):
+    """The end-of-run documents by tag; drawn here (``inline``), where ROOT can be looked at."""
+    harness = ReducerHarness(reducer, make_config(histogram_drawing="inline", **overrides))
+    return {d["image"]["tag"]: d for d in harness.run(spills)}
 
 
 def png_size(document) -> tuple[int, int]:
@@ -46,16 +46,13 @@ def png_size(document) -> tuple[int, int]:
 def test_the_time_of_flight_is_drawn_by_real_root_with_the_same_numbers():
     spills = run_chain(range(1, 3), particles_per_spill=100)
     root = ReducePyTOFTimeROOT()
-    root.birth(make_config())
     drawn = final_documents(root, spills)
     ROOT = sys.modules["ROOT"]
     assert ROOT.gROOT.IsBatch() and ROOT.gROOT.GetVersion().startswith("6.")
     assert list(drawn) == ["tof_time_01_root", "tof_time_12_root", "tof_time_02_root"]
     assert root._drawn == 3  # three canvases went through ROOT's TCanvas::Print
     assert not list(ROOT.gROOT.GetListOfCanvases())  # and none is left behind
-    matplotlib = ReducePyTOFPlot()
-    matplotlib.birth(make_config())
-    reference = final_documents(matplotlib, spills)
+    reference = final_documents(ReducePyTOFPlot(), spills)
     for tag, document in drawn.items():
         assert png_size(document) == (640, 480)
         assert len(document["image"]["data"]) > 10_000  # a drawn plot, not a blank canvas
@@ -87,18 +84,13 @@ class _TDCADCROOT(ReducePyROOTHistogram):
 @pytest.mark.parametrize("cls", [_TOFPlotROOT, _TDCADCROOT], ids=["tof_plots", "tdcadc_plots"])
 def test_every_drawing_path_of_the_root_back_end(cls):
     reducer = cls()
-    reducer.birth(make_config())
     spills = run_chain(range(1, 2), particles_per_spill=50)
     documents = final_documents(reducer, spills)
     assert spills[0]["errors"] == {}
     assert len(documents) == len(reducer.plots()) >= 5
     for document in documents.values():
         assert png_size(document) == (640, 480)
-    empty = cls()
-    empty.birth(make_config())
-    end = skeleton(1, 1, "end_of_run")
-    assert len(empty.process(end)) == len(documents)  # "No entries yet" plots draw too
-    assert end["errors"] == {}
+    assert len(final_documents(cls(), [])) == len(documents)  # "No entries yet" plots draw too
 
 
 def test_without_root_birth_says_how_to_install_it(monkeypatch):

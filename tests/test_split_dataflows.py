@@ -76,8 +76,10 @@ def test_merge_output_killed_mid_run_resumes_and_counts_every_spill_once(
     produced = run_go(queue, worker_env, tmp_path, *COMMON, *store, *spills,
                       "--type_of_dataflow", "multi_process_input_transform")
     assert single.returncode == 0 and produced.returncode == 0, produced.stderr
+    # Drawn inline every 3 spills, merge-output takes seconds: long enough to be killed.
     merge_output = [*store, "--type_of_dataflow", "multi_process_merge_output",
-                    "--image_directory", "split", "--refresh_rate", "3"]
+                    "--image_directory", "split", "--refresh_rate", "3",
+                    "--histogram_drawing", "inline"]
     with store_of(store) as opened, \
             background(queue, worker_env, tmp_path, *merge_output) as doomed:
         wait_until(lambda: opened.consumers().get("default", None) is not None
@@ -109,8 +111,12 @@ def test_two_consumers_with_different_reducers_and_deletion_after_both(
                        "--image_directory", "tof") as tof:
         wait_until(lambda: set(opened.consumers()) == {"counts", "tof"},
                    "both consumers registered")
+        # The producer's configuration names what its consumers read: both reducers' fill
+        # parts run on the workers, and OutputPyJSON has whole spills stored.
         produced = run_go(queue, worker_env, tmp_path, *COMMON, *store, "--spill_count", "8",
-                          "--type_of_dataflow", "multi_process_input_transform")
+                          "--type_of_dataflow", "multi_process_input_transform",
+                          "--reducers", "ReducePyCountSpills,ReducePyTOFPlot",
+                          "--outputters", "OutputPyJSON")
         assert produced.returncode == 0, produced.stderr
         for process in (counts, tof):
             process.wait(timeout=GO_TIMEOUT)

@@ -8,6 +8,7 @@ import jsonschema
 import numpy as np
 import pytest
 
+from reducers.harness import ReducerHarness
 from reducers.image_document import histograms_from_json, image_schema
 from reducers.tdc_adc_counts import ReducePyHistogramTDCADCCounts
 from reducers.tof_plot import ReducePyTOFPlot
@@ -34,14 +35,10 @@ def default_beam(count: int = 5) -> list[dict]:
 
 
 def final_documents(cls, physics: list[dict], **overrides) -> dict[str, dict]:
-    """The end-of-run image documents of a run, by tag."""
-    reducer = cls()
-    reducer.birth(make_config(**overrides))
-    reducer.process(skeleton(1, 0, "start_of_run"))
-    for spill in physics:
-        assert reducer.process(spill) == []
-    documents = reducer.process(skeleton(1, len(physics) + 1, "end_of_run"))
-    reducer.death()
+    """The end-of-run image documents of a run (its only ones: fewer spills than the refresh
+    rate), by tag; the reducer driven as a dataflow drives it."""
+    documents = ReducerHarness(cls(), make_config(**overrides)).run(physics)
+    assert {d["image"]["spill_number"] for d in documents} == {len(physics) + 1}
     return {d["image"]["tag"]: d for d in documents}
 
 

@@ -31,6 +31,7 @@ from maus_online.spill.validation import project
 from maus_online.tof.detector import load_geometry
 from maus_online.tof.particles import C_LIGHT, SPECIES, beta
 from outputters.image import OutputPyImage
+from reducers.harness import ReducerHarness
 from reducers.image_document import histograms_from_json, image_schema
 from tests.celery_workers import GO_TIMEOUT, WorkerProcess, run_go, subprocess_env
 from tests.conftest import REPO_ROOT, make_config, skeleton
@@ -254,18 +255,17 @@ def test_a_malformed_spill_is_recorded_and_the_chain_goes_on(example_registry: R
     assert second.split("\n")[0] == first.split("\n")[0]  # the second member still ran
 
 
-def whole_run(reducer, physics: list[dict]) -> list[dict]:
-    documents = reducer.process(skeleton(1, 0, "start_of_run"))
-    for spill in physics:
-        documents += reducer.process(spill)
-    return documents + reducer.process(skeleton(1, len(physics) + 1, "end_of_run"))
+def whole_run(registry: Registry, physics: list[dict]) -> list[dict]:
+    """A run of the tutorial's reducer, driven as a dataflow drives it."""
+    harness = ReducerHarness(registry.create("ReducePyTOFBeta"), make_config())
+    return harness.run(physics)
 
 
 def test_the_reducer_draws_the_run_into_one_image_document(
         example_registry: Registry, reconstructed: list[dict]) -> None:
     spills = with_beta(example_registry, reconstructed)
     # The default refresh_rate (10) is more than 3 spills: only the end of the run draws.
-    (document,) = whole_run(born(example_registry, "ReducePyTOFBeta"), spills)
+    (document,) = whole_run(example_registry, spills)
     jsonschema.Draft7Validator(image_schema(),
                                format_checker=jsonschema.FormatChecker()).validate(document)
     image = document["image"]
@@ -277,27 +277,61 @@ def test_the_reducer_draws_the_run_into_one_image_document(
     assert [spill["errors"] for spill in spills] == [{}, {}, {}]
 
 
-def test_the_reducer_needs_only_tof_beta_from_the_workers(
+def test_the_reducer_splits_and_its_fill_reads_only_tof_beta(
         example_registry: Registry, reconstructed: list[dict]) -> None:
-    reducer = born(example_registry, "ReducePyTOFBeta")
-    fields = fields_read([reducer, OutputPyImage()])
-    assert fields == ["tof_beta"]
+    reducer = example_registry.create("ReducePyTOFBeta")
+    assert reducer.splits()
+    # Its fill part runs on the workers: go.py needs no spill field back at all.
+    assert fields_read([reducer, OutputPyImage()]) == []
     spills = with_beta(example_registry, reconstructed)
-    full = whole_run(reducer, spills)
-    trimmed = whole_run(born(example_registry, "ReducePyTOFBeta"),
-                        [project(spill, fields) for spill in spills])
+    full = whole_run(example_registry, spills)
+    trimmed = whole_run(example_registry,
+                        [project(spill, reducer.spill_fields) for spill in spills])
     assert bin_contents(trimmed[0]["image"]) == bin_contents(full[0]["image"])
 
 
 def test_a_malformed_tof_beta_is_recorded_and_the_run_goes_on(
         example_registry: Registry, reconstructed: list[dict]) -> None:
     bad = {**skeleton(1, 1), "tof_beta": 5}
-    (document,) = whole_run(born(example_registry, "ReducePyTOFBeta"),
+    (document,) = whole_run(example_registry,
                             [bad, *with_beta(example_registry, reconstructed[:1])])
     (message,) = bad["errors"]["ReducePyTOFBeta"]
     assert message.startswith("TypeError: 'int' object is not iterable")
-    assert document["image"]["spills_seen"] == 2
+    assert document["image"]["spills_seen"] == 1  # only the spill that filled counts
     assert sum(bin_contents(document["image"])) == 30
+
+
+def test_the_reducer_contract_passes_on_the_installed_package(
+        example_env: dict[str, str], tmp_path: Path) -> None:
+    words = tutorial_command("contract")
+    assert words[:4] == ["python", "-m", "reducers.contract", "maus_example"], words
+    assert words[4:] == ["--maus-transformer", marked_transformer()], words
+    result = subprocess.run([sys.executable, *words[1:], "-q"], cwd=tmp_path, env=example_env,
+                            capture_output=True, text=True, timeout=PIP_TIMEOUT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ReducePyTOFBeta" in result.stdout or " passed" in result.stdout
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary, summary
+    # Only the package's reducer was tested, not the project's own.
+    listed = subprocess.run([sys.executable, *words[1:], "--collect-only", "-q"],
+                            cwd=tmp_path, env=example_env, capture_output=True, text=True,
+                            timeout=PIP_TIMEOUT).stdout
+    assert "ReducePyTOFBeta" in listed and "ReducePyTOFPlot" not in listed
+
+
+def marked_transformer() -> str:
+    """The chain of the tutorial's go.py command (with MapPyTOFBeta)."""
+    arguments = go_arguments("single")
+    return arguments[arguments.index("--transformer") + 1]
+
+
+def test_the_contract_command_says_when_a_package_has_no_reducer(
+        example_env: dict[str, str], tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "reducers.contract", "no_such_package"],
+                            cwd=tmp_path, env=example_env, capture_output=True, text=True,
+                            timeout=PIP_TIMEOUT)
+    assert result.returncode == 2
+    assert "no registered reducer comes from package 'no_such_package'" in result.stderr
 
 
 # --- go.py, in one process and on a Celery worker -----------------------------------------

@@ -146,7 +146,7 @@ def test_a_worker_of_another_version_refuses_the_birth(start_workers, celery_app
     (worker,) = start_workers(1, concurrency=1)
     replies = celery_app.control.broadcast(
         "maus_birth", reply=True, timeout=20, destination=[worker.nodename],
-        arguments={"specification": "MapPyTOFDigits", "configuration": {},
+        arguments={"spill_side": {"transform": "MapPyTOFDigits"}, "configuration": {},
                    "config_id": "old-go", "version": "0.0.1"})
     error = replies[0][worker.nodename]["error"]
     assert "version mismatch" in error and "0.0.1" in error and __version__ in error
@@ -213,3 +213,27 @@ def test_a_worker_started_during_the_run_is_given_the_run_and_loses_nothing(
     assert not [s for s in spills if s.get("errors")], "a spill was lost to a refusal"
     assert f"MAUS-134 worker {late.nodename} refused spill" in stderr
     assert "spills by worker:" in stdout and late.nodename in stdout
+
+
+def test_a_plug_in_s_own_configuration_key_reaches_its_map_in_go_and_on_the_workers(
+        start_workers, queue, worker_env, tmp_path):
+    (worker,) = start_workers(1, concurrency=1)
+    chain = ["--transformer", "MapPyGroup(MapPyBeamMaker, MapPyTagged)",
+             "--particles_per_spill", "5", "--spill_count", "3", "--reducers",
+             "ReducePyCountSpills"]
+    for dataflow in ("pipeline_single_thread", "multi_process"):
+        output = f"{dataflow}.jsonl"
+        result = run_go(queue, worker_env, tmp_path, *chain, "--type_of_dataflow", dataflow,
+                        "--test_plugin_tag", "ab", "--test_plugin_repeat", "2",
+                        "--output_json_file_name", output)
+        assert result.returncode == 0, result.stderr + worker.log()
+        tags = {s.get("plugin_tag") for s in read_spills(tmp_path / output)
+                if s["daq_event_type"] == "physics_event"}
+        assert tags == {"abab"}, dataflow
+    refused = run_go(queue, worker_env, tmp_path, *chain, "--test_plugin_repeat", "0")
+    assert refused.returncode == 2
+    assert "'test_plugin_repeat' from the command line is 0, expected at least 1" in \
+        refused.stderr
+    listed = run_go(queue, worker_env, tmp_path, "--help")
+    assert "--test_plugin_tag" in listed.stdout
+    assert "declared by module MapPyTagged" in " ".join(listed.stdout.split())

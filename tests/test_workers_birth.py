@@ -7,8 +7,8 @@ from workers.child_channel import ChildChannel, ask_child
 from workers.control import birth_everywhere
 from workers.host import TransformHost
 
-REQUEST = {"specification": "MapPyTOFDigits", "configuration": {}, "config_id": "c2",
-           "return_fields": None}
+REQUEST = {"spill_side": {"transform": "MapPyTOFDigits"}, "configuration": {},
+           "config_id": "c2"}
 
 
 def test_commit_only_after_every_sub_process_confirmed():
@@ -52,7 +52,7 @@ def test_a_sub_process_forked_during_the_birth_is_asked_after_the_commit():
 
 def test_host_refuses_a_task_of_another_configuration(registry):
     host = TransformHost()
-    status = host.birth("MapPyTOFDigits", _config(), "c1")
+    status = host.birth({"transform": "MapPyTOFDigits"}, _config(), "c1")
     assert status["ok"] and status["config_id"] == "c1"
     try:
         host.process({"daq_event_type": "physics_event"}, "c0")
@@ -64,8 +64,8 @@ def test_host_refuses_a_task_of_another_configuration(registry):
 
 def test_a_failed_birth_leaves_no_chain_running():
     host = TransformHost()
-    assert host.birth("MapPyTOFDigits", _config(), "c1")["ok"]
-    status = host.birth("MapPyNoSuchMap", _config(), "c2")
+    assert host.birth({"transform": "MapPyTOFDigits"}, _config(), "c1")["ok"]
+    status = host.birth({"transform": "MapPyNoSuchMap"}, _config(), "c2")
     assert not status["ok"] and status["config_id"] is None
     assert "MapPyNoSuchMap" in status["error"]["message"]
     assert status["error"]["traceback"].startswith("Traceback")
@@ -82,6 +82,30 @@ def test_the_child_channel_answers_by_pid(tmp_path: Path):
         assert not missing["ok"] and "did not open" in missing["error"]["message"]
     finally:
         channel.close()
+
+
+def test_a_spill_side_spec_from_the_network_is_checked():
+    host = TransformHost()
+    status = host.birth({"transform": "MapPyTOFDigits", "fillers": "ReducePyTOFPlot"},
+                        _config(), "c1")
+    assert not status["ok"] and "must be lists of names" in status["error"]["message"]
+    status = host.birth({"transform": "MapPyTOFDigits", "fillers": ["os:system"]}, _config(),
+                        "c2")
+    assert not status["ok"] and "unknown reduce module 'os:system'" in status["error"]["message"]
+
+
+def test_the_host_fills_the_partials_of_the_reducers_it_was_born_with():
+    host = TransformHost()
+    spec = {"transform": "MapPyGroup(MapPyBeamMaker)", "fillers": ["ReducePyTOFPlot"],
+            "fields": []}
+    from maus_online.specification import parse_specification
+
+    spec["transform"] = parse_specification(spec["transform"])
+    assert host.birth(spec, _config(), "c1")["ok"]
+    stored = host.process({"maus_event_type": "Spill", "daq_event_type": "physics_event",
+                           "run_number": 1, "spill_number": 1, "errors": {}}, "c1")
+    assert "mc_events" not in stored  # made on the worker, read by no merge side
+    assert set(stored["partials"]) == {"ReducePyTOFPlot"}
 
 
 def _config():

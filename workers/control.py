@@ -1,8 +1,9 @@
 """Dynamic worker configuration: the ``maus_birth`` broadcast and the ``maus_configuration`` query.
 
-go.py broadcasts the transform specification, its configuration, a configuration ID and its
-version. The worker's main process refuses another version, then asks **every** pool
-sub-process, by PID, over its control channel, to kill the old chain and birth the new one;
+go.py broadcasts what the spill side runs (the transform specification and the reducers whose
+fill parts run next to the data), its configuration, a configuration ID and its version. The
+worker's main process refuses another version, then asks **every** pool sub-process, by PID,
+over its control channel, to kill the old spill side and birth the new one;
 only when all confirm does it keep the new ID. It keeps the configuration in memory, so a
 sub-process forked later (to replace one that died) inherits it and is born with it at start.
 Replies are small status dicts, as Celery's own control commands return.
@@ -83,8 +84,7 @@ def handle_request(request: dict[str, Any]) -> dict[str, Any]:
     """What a sub-process does with a request from its main process."""
     host = current_host()
     if request.get("command") == "birth":
-        return host.birth(request["specification"], request["configuration"],
-                          request["config_id"], request.get("return_fields"))
+        return host.birth(request["spill_side"], request["configuration"], request["config_id"])
     if request.get("command") == "status":
         return host.status()
     return {"ok": False, "error": {"type": "UnknownCommand",
@@ -138,14 +138,14 @@ def _asker(state: Any) -> tuple[Callable[[], list[int]], Ask]:
 
 
 @control_command(
-    args=[("specification", dict), ("configuration", dict), ("config_id", str),
-          ("version", str), ("timeout", float), ("return_fields", list)],
-    signature="<specification> <configuration> <config_id> <version> [timeout] [return_fields]",
+    args=[("spill_side", dict), ("configuration", dict), ("config_id", str),
+          ("version", str), ("timeout", float)],
+    signature="<spill_side> <configuration> <config_id> <version> [timeout]",
 )
-def maus_birth(state: Any, specification: Any = None, configuration: dict | None = None,
-               config_id: str = "", version: str = "", timeout: float = 60.0,
-               return_fields: list[str] | None = None) -> dict:
-    """Birth a new transform chain in every sub-process of this worker."""
+def maus_birth(state: Any, spill_side: dict | None = None, configuration: dict | None = None,
+               config_id: str = "", version: str = "", timeout: float = 60.0) -> dict:
+    """Birth a new spill side (transform chain and fill parts, a SpillSideSpec's dict) in every
+    sub-process of this worker."""
     global _committed
     if version != __version__:
         message = say("MAUS-103", theirs=version or "(none given)", ours=__version__)
@@ -153,8 +153,8 @@ def maus_birth(state: Any, specification: Any = None, configuration: dict | None
         return nok(message)
     if _committed is not None and _committed["config_id"] == config_id:
         return ok({"config_id": config_id, "processes": {}, "note": "already configured"})
-    request = {"specification": specification, "configuration": configuration,
-               "config_id": config_id, "return_fields": return_fields}
+    request = {"spill_side": spill_side, "configuration": configuration,
+               "config_id": config_id}
 
     def commit() -> None:
         global _committed
@@ -172,13 +172,16 @@ def maus_birth(state: Any, specification: Any = None, configuration: dict | None
 
 @inspect_command()
 def maus_configuration(state: Any) -> dict:
-    """This worker's configuration ID, specification, version, and each sub-process's ID."""
+    """This worker's configuration ID, what its spill side runs (transform specification and
+    fill parts), its version, and each sub-process's configuration ID."""
     list_pids, ask = _asker(state)
     processes = {}
     for pid in list_pids():
         reply = ask(pid, {"command": "status"}, STATUS_TIMEOUT)
         processes[str(pid)] = reply.get("config_id") if "config_id" in reply else reply
     committed = _committed or {}
+    spill_side = committed.get("spill_side") or {}
     return {"config_id": committed.get("config_id"),
-            "specification": committed.get("specification"),
+            "specification": spill_side.get("transform"),
+            "fillers": spill_side.get("fillers", []),
             "version": __version__, "processes": processes}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +22,9 @@ from kombu.exceptions import OperationalError
 from maus_online import __version__, codec
 from maus_online.catalogue import say
 from maus_online.dataflows.executor import Completed, WorkerReport
+from maus_online.dataflows.spill_side import SpillSideSpec
 from maus_online.errors import ExecutorError
-from maus_online.specification import Specification, format_specification
+from maus_online.specification import format_specification
 
 from .app import TASK_NAME, app as default_app, configure_app
 from .errors import one_line
@@ -54,7 +56,12 @@ class _Task:
 
 
 class CeleryExecutor:
-    """Consumes spills and the run's configuration; produces transformed spills from workers."""
+    """Consumes spills and the run's configuration; produces transformed spills from workers.
+
+    ``config`` is the one configuration it works with: the broker and queue it talks to, and
+    what it broadcasts to the workers at each birth (the dataflow makes the executor after it
+    has made the store's URL absolute, so the workers open the same store).
+    """
 
     def __init__(self, config: Mapping[str, Any], app: Any = None) -> None:
         self.config = config
@@ -63,13 +70,16 @@ class CeleryExecutor:
         self.config_id: str | None = None
         self._processes = 0
         self._pending: dict[str, _Task] = {}
+        #: Ticket of each task in flight, by Celery task ID (a resent spill has a new ID).
+        self._tickets: dict[str, str] = {}
+        #: Task IDs whose results arrived (Celery called back while draining the back end).
+        self._arrived: deque[str] = deque()
         self._birth: dict[str, Any] = {}
 
     # --- Birth ----------------------------------------------------------------------------
 
-    def configure(self, specification: Specification, config: Mapping[str, Any],
-                  run_number: Any, return_fields: list[str] | None = None
-                  ) -> list[WorkerReport]:
+    def configure(self, spill_side: SpillSideSpec, run_number: Any) -> list[WorkerReport]:
+        config = self.config
         timeout = float(config["worker_birth_timeout"])
         deadline = time.monotonic() + timeout
         workers = self._discover(deadline)
@@ -79,9 +89,9 @@ class CeleryExecutor:
                                     queue=queue))
         config_id = f"{uuid.uuid4().hex[:12]}-run{run_number}"
         remaining = max(1.0, deadline - time.monotonic())
-        birth = {"specification": specification, "config_id": config_id,
+        birth = {"spill_side": spill_side.as_dict(), "config_id": config_id,
                  "configuration": {k: v for k, v in config.items() if k not in NOT_BROADCAST},
-                 "version": __version__, "return_fields": return_fields}
+                 "version": __version__}
         replies = self._broadcast("maus_birth", {**birth, "timeout": 0.9 * remaining},
                                   timeout=remaining, limit=len(workers), destination=workers)
         reports = [self._report(name, replies.get(name), remaining) for name in sorted(
@@ -90,7 +100,7 @@ class CeleryExecutor:
         if failed:
             details = "; ".join(f"{r.name}: {r.detail}" for r in failed)
             raise ExecutorError(say("MAUS-102", failed=len(failed), total=len(reports),
-                                    specification=format_specification(specification),
+                                    specification=format_specification(spill_side.transform),
                                     details=details))
         self.config_id = config_id
         self._birth = birth
@@ -157,32 +167,45 @@ class CeleryExecutor:
         else:
             arguments = {"spill": spill}
         kwargs = {**arguments, "seq": seq, "config_id": self.config_id}
-        self._pending[ticket] = _Task(self._send(kwargs, ticket), stored, kwargs)
+        self._pending[ticket] = _Task(self._send(kwargs, ticket, ticket), stored, kwargs)
         return ticket
 
-    def _send(self, kwargs: dict[str, Any], task_id: str) -> AsyncResult:
+    def _send(self, kwargs: dict[str, Any], ticket: str, task_id: str) -> AsyncResult:
         try:
-            return self.app.send_task(TASK_NAME, kwargs=kwargs, task_id=task_id,
-                                      queue=self.config["task_queue"])
+            # kwargsrepr: Celery would otherwise format the whole spill for its logs.
+            result = self.app.send_task(TASK_NAME, kwargs=kwargs, task_id=task_id,
+                                        queue=self.config["task_queue"],
+                                        kwargsrepr=f"{{'seq': {kwargs['seq']}}}")
         except OperationalError as exc:
             raise ExecutorError(say("MAUS-105", broker=self._broker(), reason=exc)) from exc
+        self._tickets[task_id] = ticket
+        # Called back when the result's message is drained from the back end: go.py never
+        # asks the back end about a task that has not finished (one query per task and poll).
+        result.then(self._result_arrived)
+        return result
+
+    def _result_arrived(self, result: AsyncResult) -> None:
+        self._arrived.append(result.id)
 
     def collect(self, timeout: float) -> list[Completed]:
         deadline = time.monotonic() + timeout
         while True:
-            done = [self._complete(ticket) for ticket, task in list(self._pending.items())
-                    if task.result.ready() and not self._resent(task)]
+            done = []
+            while self._arrived:
+                ticket = self._tickets.pop(self._arrived.popleft(), None)
+                if ticket is not None and not self._resent(ticket, self._pending[ticket]):
+                    done.append(self._complete(ticket))
             remaining = deadline - time.monotonic()
             if done or not self._pending or remaining <= 0:
                 return done
             oldest = next(iter(self._pending.values())).result
             try:
-                # Waiting on the oldest also reads every other result that arrives meanwhile.
+                # Waiting on the oldest drains every result that arrives meanwhile.
                 oldest.get(timeout=min(POLL_INTERVAL, remaining), propagate=False)
             except CeleryTimeoutError:
                 pass
 
-    def _resent(self, task: _Task) -> bool:
+    def _resent(self, ticket: str, task: _Task) -> bool:
         """Whether a refused spill was sent again, after its worker was given the run's
         configuration (it started, or restarted, after the run's birth)."""
         value = task.result.result
@@ -198,7 +221,7 @@ class CeleryExecutor:
                               outcome="updated" if report.updated else report.detail))
         task.result.forget()
         task.rebirths += 1
-        task.result = self._send(task.kwargs, uuid.uuid4().hex)
+        task.result = self._send(task.kwargs, ticket, uuid.uuid4().hex)
         return True
 
     def _complete(self, ticket: str) -> Completed:
@@ -226,4 +249,6 @@ class CeleryExecutor:
         for task in self._pending.values():
             task.result.forget()
         self._pending.clear()
+        self._tickets.clear()
+        self._arrived.clear()
         self.exchange.close()

@@ -1,9 +1,11 @@
-"""The transform chain of one worker process: born, used for tasks, re-born on a new configuration.
+"""The spill side of one worker process: born, used for tasks, re-born on a new configuration.
 
-Each pool sub-process has one :class:`TransformHost`. Births arrive from the worker's main
-process over the sub-process's control channel (a thread), while tasks run in the main
-thread; a lock makes a birth wait for the task in progress, so a spill is never processed by a
-chain that is half replaced.
+Each pool sub-process has one :class:`TransformHost`, which holds a
+:class:`~maus_online.dataflows.spill_side.SpillSide` (the transform chain and the reducers'
+fill parts: what every dataflow does next to the data) under a configuration ID. Births arrive
+from the worker's main process over the sub-process's control channel (a thread), while tasks
+run in the main thread; a lock makes a birth wait for the task in progress, so a spill is
+never processed by a chain that is half replaced.
 """
 from __future__ import annotations
 
@@ -14,10 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from maus_online.catalogue import say
-from maus_online.modules import MapBase, apply_map
+from maus_online.dataflows.spill_side import SpillSide, SpillSideSpec
 from maus_online.registry import Registry, build_default_registry
-from maus_online.specification import Specification, build_transform
-from maus_online.spill import project
 
 from .errors import ConfigurationMismatch, describe_exception
 
@@ -25,42 +25,38 @@ log = logging.getLogger(__name__)
 
 
 class TransformHost:
-    """Holds the current transform chain and its configuration ID in this process."""
+    """Holds this process's spill side and its configuration ID; consumes spills of that
+    configuration and produces them as they are stored."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._registry: Registry | None = None
-        self.transform: MapBase | None = None
+        self.side: SpillSide | None = None
         self.config_id: str | None = None
-        self.specification: Specification | None = None
         self.config: Mapping[str, Any] = {}
         self.error: dict[str, Any] | None = None
-        #: Top-level fields a transformed spill is sent back with (None: all of them).
-        self.return_fields: list[str] | None = None
 
-    def birth(self, specification: Specification, config: Mapping[str, Any],
-              config_id: str, return_fields: list[str] | None = None) -> dict[str, Any]:
-        """Death of the old chain, birth of the new; returns :meth:`status`.
+    def birth(self, spec: dict[str, Any], config: Mapping[str, Any],
+              config_id: str) -> dict[str, Any]:
+        """Death of the old spill side, birth of the new; returns :meth:`status`.
 
-        Names are looked up in the registry only: the specification came over the network.
-        On failure the process runs no chain at all, so that it refuses tasks rather than
-        running the old configuration under a new ID.
+        Names are looked up in the registry only: the spec came over the network. On failure
+        the process runs no chain at all, so that it refuses tasks rather than running the old
+        configuration under a new ID.
         """
         with self._lock:
-            if config_id == self.config_id and self.transform is not None:
+            if config_id == self.config_id and self.side is not None:
                 return self._status()
             self._death()
             try:
-                transform = build_transform(specification, self._known_modules())
-                transform.birth(config)
+                side = SpillSide.from_spec(SpillSideSpec.from_dict(spec), self._known_modules())
+                side.birth(config)
             except Exception as exc:  # noqa: BLE001 - reported to go.py with its traceback
                 self.error = describe_exception(exc)
-                log.error("%s", say("MAUS-201", specification=specification,
-                                    pid=os.getpid(), traceback=self.error["traceback"]))
+                log.error("%s", say("MAUS-201", specification=spec, pid=os.getpid(),
+                                    traceback=self.error["traceback"]))
                 return self._status()
-            self.transform, self.config_id = transform, config_id
-            self.specification, self.config, self.error = specification, config, None
-            self.return_fields = return_fields
+            self.side, self.config_id, self.config, self.error = side, config_id, config, None
             return self._status()
 
     def death(self) -> None:
@@ -74,16 +70,14 @@ class TransformHost:
             return self.config
 
     def process(self, spill: dict[str, Any], config_id: str) -> dict[str, Any]:
-        """Transform ``spill`` if this process runs ``config_id``; refuse it otherwise.
-
-        Returns the spill projected on :attr:`return_fields`: what the merge side reads.
-        """
+        """The spill as it is stored (transformed, partials filled, cut to what the merge side
+        reads) if this process runs ``config_id``; refused otherwise."""
         with self._lock:
             self._check(config_id)
-            return project(apply_map(self.transform, spill), self.return_fields)
+            return self.side.process(spill)
 
     def _check(self, config_id: str) -> None:
-        if self.transform is None or config_id != self.config_id:
+        if self.side is None or config_id != self.config_id:
             raise ConfigurationMismatch(
                 f"sub-process {os.getpid()} runs configuration {self.config_id or 'none'}, "
                 f"the task was sent for {config_id}: refused, not processed")
@@ -94,14 +88,14 @@ class TransformHost:
 
     def _status(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "config_id": self.config_id,
-                "ok": self.error is None and self.transform is not None, "error": self.error}
+                "ok": self.error is None and self.side is not None, "error": self.error}
 
     def _death(self) -> None:
-        transform, self.transform, self.config_id = self.transform, None, None
-        if transform is None:
+        side, self.side, self.config_id = self.side, None, None
+        if side is None:
             return
         try:
-            transform.death()
+            side.death()
         except Exception as exc:  # noqa: BLE001 - the new chain must still be born
             log.warning("%s", say("MAUS-204", pid=os.getpid(),
                                   traceback=describe_exception(exc)["traceback"]))

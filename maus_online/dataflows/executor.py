@@ -1,16 +1,22 @@
-"""The executor interface: how a dataflow runs transforms somewhere else, knowing nothing of how.
+"""The executor interface: how a dataflow runs the spill side elsewhere, knowing nothing of how.
 
 ``maus_online`` imports neither Celery nor anything of ``workers/`` (DESIGN §8); the
-``multi_process`` dataflow talks to an object of this shape, and ``workers.executor``
-provides the Celery one. A fake in-process executor is enough to test the dataflow's logic.
+``multi_process`` dataflows talk to an object of this shape, and ``workers.executor`` provides
+the Celery one. :class:`InProcessExecutor` runs the same spill side in this process, writing
+into the store as a worker would: the dataflow's logic can be exercised without a farm.
+
+An executor is made from the run's configuration by an :data:`ExecutorFactory` (go.py passes
+``CeleryExecutor``), after the dataflow has settled the configuration the workers get.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from ..specification import Specification
+from ..doc_store import DocumentStore, StoredSpill, open_doc_store
+from ..registry import Registry, build_default_registry
+from .spill_side import SpillSide, SpillSideSpec
 
 
 @dataclass
@@ -36,16 +42,11 @@ class Completed:
 
 
 class Executor(Protocol):
-    """Runs the transform chain on spills, in parallel, somewhere other than this process."""
+    """Runs the spill side on spills, in parallel, somewhere other than this process."""
 
-    def configure(self, specification: Specification, config: Mapping[str, Any],
-                  run_number: Any, return_fields: list[str] | None) -> list[WorkerReport]:
-        """Birth the chain on every worker; raise ExecutorError unless all were updated.
-
-        ``config`` names the document store the workers write into. ``return_fields``: the
-        top-level spill fields the merge side reads (``None``: all); a transformed spill is
-        stored with only those and its envelope.
-        """
+    def configure(self, spill_side: SpillSideSpec, run_number: Any) -> list[WorkerReport]:
+        """Birth ``spill_side`` (transform chain, fill parts, fields kept) on every worker;
+        raise ExecutorError unless all were updated."""
 
     def concurrency(self) -> int:
         """How many spills the configured workers can transform at once."""
@@ -59,3 +60,73 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Release connections; spills still in flight are abandoned."""
+
+
+ExecutorFactory = Callable[[Mapping[str, Any]], Executor]
+
+
+class InProcessExecutor:
+    """An :class:`Executor` whose one "worker" is this process: consumes spills, produces them
+    through the spill side into the store, as a Celery worker's sub-process does.
+
+    ``completion="last_first"`` hands finished spills back newest first, as a farm finishes
+    them out of order, so that a test can check that the merge side puts them back in order.
+    """
+
+    NAME = "in-process"
+
+    def __init__(self, config: Mapping[str, Any], store: DocumentStore | None = None, *,
+                 registry: Registry | None = None, concurrency: int = 2,
+                 completion: Literal["in_order", "last_first"] = "in_order") -> None:
+        self.config = config
+        self.store = store if store is not None else open_doc_store(config)
+        self._owns_store = store is None
+        self.registry = registry or build_default_registry()
+        self._concurrency, self.completion = concurrency, completion
+        self.side: SpillSide | None = None
+        #: What the last birth asked for (kept after close, for a test to look at).
+        self.configured: SpillSideSpec | None = None
+        self.pending: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.births: list[Any] = []
+        self.most_in_flight = 0
+        self._tickets = 0
+
+    def configure(self, spill_side: SpillSideSpec, run_number: Any) -> list[WorkerReport]:
+        if self.side is not None:
+            self.side.death()
+        self.side = SpillSide.from_spec(spill_side, self.registry)
+        self.side.birth(self.config)
+        self.configured = spill_side
+        self.births.append(run_number)
+        return [WorkerReport(self.NAME, True, "this process")]
+
+    def concurrency(self) -> int:
+        return self._concurrency
+
+    def submit(self, spill: dict[str, Any], seq: int) -> str:
+        self._tickets += 1
+        ticket = f"t{self._tickets}"
+        self.pending[ticket] = (seq, spill)
+        self.most_in_flight = max(self.most_in_flight, len(self.pending))
+        return ticket
+
+    def collect(self, timeout: float) -> list[Completed]:
+        tickets = list(self.pending)
+        if self.completion == "last_first":
+            tickets.reverse()
+        done = []
+        for ticket in tickets:
+            done.append(self.complete(ticket, *self.pending.pop(ticket)))
+        return done
+
+    def complete(self, ticket: str, seq: int, spill: dict[str, Any]) -> Completed:
+        """Run the spill side on one spill into the store (a test may override this to fail)."""
+        self.store.put(StoredSpill.encode(seq, self.side.process(spill)))
+        return Completed(ticket, None, self.NAME)
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.death()
+            self.side = None
+        if self._owns_store:
+            self.store.close()

@@ -1,23 +1,27 @@
-"""The producer half of a job: input → transforms on workers → the document store.
+"""The producer half of a job: input → the spill side on workers → the document store.
 
 :class:`InputTransform` numbers every spill it reads (its ``seq``, the order of the stream),
-has the workers transform it straight into the store, and publishes the **watermark**: the
-highest ``seq`` below which every spill is stored. Run markers and spills the input could not
-read need no worker and are stored here. A spill no worker could transform is stored with the
-reason in its ``errors``, so the stream has no holes and the merge side reports it.
+has the workers transform it (and fill the reducers' partials) straight into the store, and
+publishes the **watermark**: the highest ``seq`` below which every spill is stored, with what
+each stored spill holds (:class:`~maus_online.doc_store.StreamContents`). Run markers and
+spills the input could not read need no worker and are stored here. A spill no worker could
+transform is stored with the reason in its ``errors``, so the stream has no holes and the
+merge side reports it.
 """
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from ..doc_store import DocumentStore, Retrying, StoredSpill, StreamState
+from ..doc_store import DocumentStore, Retrying, StoredSpill, StreamContents, StreamState
 from ..inputs import input_failed
 from ..modules import Spill, record_error
+from ..spill import is_marker
 from .executor import Executor, WorkerReport
 from .progress import ProgressDisplay
+from .spill_side import SpillSideSpec
 from .statistics import RunStatistics
 
 #: Module name under which a spill that no worker could transform records the reason.
@@ -25,7 +29,6 @@ EXECUTOR_ERROR = "execute_transform"
 #: How many ``seq`` numbers are reserved in the store at a time: a restarted producer starts
 #: beyond every number a crashed one may have handed to a worker.
 RESERVE_BLOCK = 1000
-MARKERS = ("start_of_run", "end_of_run")
 
 
 class SequenceNumbers:
@@ -61,14 +64,21 @@ def format_reports(reports: list[WorkerReport]) -> str:
 
 
 class InputTransform:
-    """Consumes the input's spills; produces transformed spills in the store, in read order."""
+    """Consumes the input's spills; produces them, through the spill side on the workers, in
+    the store, in read order.
 
-    def __init__(self, specification: Any, config: Mapping[str, Any], stats: RunStatistics,
-                 progress: ProgressDisplay, executor: Executor, store: DocumentStore,
-                 retrying: Retrying, return_fields: list[str] | None = None) -> None:
-        self.specification, self.config, self.stats = specification, config, stats
+    The caller drives it (the dataflows in multi_process.py): :meth:`try_feed` takes a spill
+    when it can and returns False while the workers are busy or still hold the run before;
+    :meth:`collect` takes what the workers finished. Nothing here waits for anything else.
+    """
+
+    def __init__(self, spill_side: SpillSideSpec, config: Mapping[str, Any],
+                 stats: RunStatistics, progress: ProgressDisplay, executor: Executor,
+                 store: DocumentStore, retrying: Retrying) -> None:
+        self.spill_side, self.config, self.stats = spill_side, config, stats
         self.progress, self.executor, self.store = progress, executor, store
-        self.retrying, self.return_fields = retrying, return_fields
+        self.retrying = retrying
+        self.contents = StreamContents(spill_side.fillers, spill_side.fields)
         self.producer = f"go.py@{socket.gethostname()}:{os.getpid()}"
         self.numbers = SequenceNumbers(0)
         self.reserved = 0
@@ -77,8 +87,10 @@ class InputTransform:
         self.configured = False
         self.configured_run: Any = None
         self.limit = 1
-        #: Called between waits for the workers (multi_process merges there).
-        self.idle: Callable[[], object] = lambda: None
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.tickets)
 
     def open(self) -> None:
         """Start numbering beyond everything an earlier producer stored or reserved."""
@@ -89,38 +101,42 @@ class InputTransform:
         self.reserved = last
         self._publish(force=True)
 
-    def feed(self, spill: Spill) -> None:
-        """Take one spill from the input: store it, or have a worker transform it."""
+    def try_feed(self, spill: Spill) -> bool:
+        """Take one spill from the input -- store it, or have a worker transform it -- and
+        return True; or take nothing and return False, while every worker is busy or the
+        spills of the run before are still on them (collect, then try again)."""
+        needs_worker = not (input_failed(spill) or is_marker(spill))
+        if needs_worker:
+            run = spill.get("run_number")
+            if not self.configured or run != self.configured_run:
+                if self.tickets:
+                    return False  # the old run's spills first; then the workers are re-born
+                self._configure(run)
+            if len(self.tickets) >= self.limit:
+                return False
         seq = self.numbers.take()
         if seq > self.reserved:
             self.reserved = seq + RESERVE_BLOCK
             self._publish(force=True)
-        if input_failed(spill) or spill.get("daq_event_type") in MARKERS:
+        if needs_worker:
+            self.tickets[self.executor.submit(spill, seq)] = (seq, spill)
+            self.stats.in_flight = len(self.tickets)
+        else:
             # Maps pass markers through untouched, and a spill the input could not read
             # would only fail again: neither needs a worker.
             self._store(seq, spill)
-        else:
-            run = spill.get("run_number")
-            if not self.configured or run != self.configured_run:
-                self.configure(run)
-            while len(self.tickets) >= self.limit:
-                self.collect()
-            self.tickets[self.executor.submit(spill, seq)] = (seq, spill)
-            self.stats.in_flight = len(self.tickets)
         self._publish()
+        return True
 
-    def configure(self, run: Any) -> None:
-        """Finish the old run's spills, then re-birth every worker for ``run``."""
-        self.drain()
-        reports = self.executor.configure(self.specification, self.config, run,
-                                          self.return_fields)
+    def _configure(self, run: Any) -> None:
+        """Birth the spill side on every worker for ``run``."""
+        reports = self.executor.configure(self.spill_side, run)
         self.progress.note(format_reports(reports))
         self.configured, self.configured_run = True, run
         self.limit = self.config["max_spills_in_flight"] or 2 * self.executor.concurrency()
 
     def collect(self, timeout: float = 0.5) -> None:
         """Take the transforms finished meanwhile (waiting up to ``timeout`` for one)."""
-        self.idle()
         for completed in self.executor.collect(timeout):
             entry = self.tickets.pop(completed.ticket, None)
             if entry is None:
@@ -139,12 +155,12 @@ class InputTransform:
         self.progress.update()
 
     def drain(self) -> None:
+        """Collect until no spill is on a worker."""
         while self.tickets:
             self.collect()
 
     def finish(self) -> None:
-        """Collect what is in flight and tell consumers that the input has ended."""
-        self.drain()
+        """Tell consumers that the input has ended (after :meth:`drain`)."""
         self._publish(finished=True)
 
     def _store(self, seq: int, spill: Spill) -> None:
@@ -155,6 +171,7 @@ class InputTransform:
     def _publish(self, force: bool = False, finished: bool = False) -> None:
         watermark = self.numbers.watermark
         if force or finished or watermark != self.published:
-            state = StreamState(watermark, self.reserved, finished, self.producer)
+            state = StreamState(watermark, self.reserved, finished, self.producer,
+                                self.contents)
             self.retrying.call("publish the watermark", self.store.save_stream, state)
             self.published = watermark

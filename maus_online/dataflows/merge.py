@@ -1,9 +1,14 @@
 """The merge side of every dataflow: reducers and outputs, fed transformed spills in order.
 
-:class:`MergeOutput` keeps the run boundaries (DESIGN §2): reducers and outputs are born at
-``start_of_run`` and die after ``end_of_run``. When the stream changes run without markers,
-or ends in the middle of a run, it makes the missing marker itself (``"synthesized": true``),
-so a reducer always sees a whole run and emits its final documents.
+:class:`MergeOutput` is the one owner of run boundaries (DESIGN §2): reducers and outputs are
+born at ``start_of_run`` and die after ``end_of_run``, so no reducer looks for them itself.
+When the stream changes run without markers, or ends in the middle of a run, it makes the
+missing marker itself (``"synthesized": true``), so a reducer always sees a whole run and
+emits its final documents.
+
+Documents a reducer finishes off the merge path (images drawn in their own process) are
+collected between spills and, before the reducers die, waited for: the end of a run always
+has its images. The spill side's partials are the reducers' business; outputs never see them.
 """
 from __future__ import annotations
 
@@ -11,12 +16,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..modules import OutputBase, ReduceBase, Spill, describe_error, record_error
+from ..modules import PARTIALS, OutputBase, ReduceBase, Spill, describe_error, record_error
+from ..spill import END_OF_RUN, START_OF_RUN
 from .statistics import RunStatistics
 
 log = logging.getLogger(__name__)
-
-START, END = "start_of_run", "end_of_run"
 
 
 def marker(kind: str, run_number: Any, spill_number: int) -> Spill:
@@ -34,6 +38,7 @@ class MergeOutput:
         self.outputters = list(outputters)
         self.config = config
         self.stats = stats
+        self.reducer_names = frozenset(r.module_name() for r in self.reducers)
         self.in_run = False
         self.current_run: Any = None
         self.last_spill_number = 0
@@ -47,21 +52,27 @@ class MergeOutput:
         """Reduce and output one spill, opening and closing runs around it as needed."""
         kind = spill.get("daq_event_type")
         run = spill.get("run_number", self.current_run)
-        if self.in_run and (kind == START or run != self.current_run):
-            self._dispatch(marker(END, self.current_run, self.last_spill_number + 1))
+        if self.in_run and (kind == START_OF_RUN or run != self.current_run):
+            self._dispatch(marker(END_OF_RUN, self.current_run, self.last_spill_number + 1))
             self._end_run()
         if not self.in_run:
             self._begin_run(run)
-            if kind != START:
-                self._dispatch(marker(START, run, 0))
+            if kind != START_OF_RUN:
+                self._dispatch(marker(START_OF_RUN, run, 0))
         self._dispatch(spill)
-        if kind == END:
+        if kind == END_OF_RUN:
             self._end_run()
+
+    def poll(self, wait: bool = False) -> None:
+        """Output what the reducers finished off the merge path meanwhile (drawn images);
+        ``wait``: everything they were asked for so far (a test harness, or the run's end)."""
+        for reducer in self.reducers:
+            self._collect(reducer, wait)
 
     def finish(self) -> None:
         """Close the open run, if any (the input ended or the shifter pressed Ctrl-C)."""
         if self.in_run:
-            self._dispatch(marker(END, self.current_run, self.last_spill_number + 1))
+            self._dispatch(marker(END_OF_RUN, self.current_run, self.last_spill_number + 1))
             self._end_run()
 
     def _begin_run(self, run: Any) -> None:
@@ -75,6 +86,7 @@ class MergeOutput:
 
     def _end_run(self) -> None:
         self.in_run = False
+        self.poll(wait=True)  # the run's last images, before anything dies
         for module in [*self.reducers, *self.outputters]:
             module.death()
 
@@ -88,11 +100,32 @@ class MergeOutput:
                 documents.extend(reducer.process(spill))
             except Exception as exc:  # noqa: BLE001 - recorded in the spill, the run goes on
                 record_error(spill, reducer.module_name(), describe_error(exc))
-        if self.replaying:
+        spill.pop(PARTIALS, None)  # added into the reducers' histograms: nothing to output
+        if not self.replaying:
+            self.stats.count_done(spill, self.reducer_names)
+            self._output([spill, *documents])
+        self.poll()
+
+    def _collect(self, reducer: ReduceBase, wait: bool) -> None:
+        try:
+            collected = reducer.collect(wait)
+        except Exception as exc:  # noqa: BLE001 - counted and quoted, the run goes on
+            self._reducer_error(reducer, describe_error(exc).splitlines()[0])
             return
-        self.stats.count_done(spill)
+        for error in collected.errors:
+            self._reducer_error(reducer, error.splitlines()[0])
+        if not self.replaying:
+            self._output(collected.documents)
+
+    def _reducer_error(self, reducer: ReduceBase, message: str) -> None:
+        name = reducer.module_name()
+        where = f"run {self.current_run}"
+        self.stats.count_error(name, f"{where}: {name}: {message}")
+        log.error("%s: %s: %s", where, name, message)
+
+    def _output(self, documents: list[dict[str, Any]]) -> None:
         for output in self.outputters:
-            for document in (spill, *documents):
+            for document in documents:
                 self._save(output, document)
 
     def _save(self, output: OutputBase, document: dict[str, Any]) -> None:

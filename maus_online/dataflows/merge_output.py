@@ -18,16 +18,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..catalogue import say
-from ..doc_store import DocumentStore, Retrying, StoredSpill, StreamState
+from ..doc_store import DocumentStore, Retrying, StoredSpill, StreamContents, StreamState
 from ..doc_store.base import NotASpill
+from ..errors import ConfigurationError
+from ..modules import fields_read
 from .merge import MergeOutput
 from .progress import ProgressDisplay
 from .statistics import RunStatistics
 
 log = logging.getLogger(__name__)
 
-#: Spills read from the store per query: whole spills are MBs each, so a few at a time.
+#: Spills read from the store per query: whole spills are MBs each, so a few at a time; an
+#: envelope with its partials is a few kB, so many.
 BATCH = 10
+PARTIALS_BATCH = 500
 #: Seconds between deletions of what every consumer has reduced.
 DELETE_INTERVAL = 5.0
 #: Longest time between two saves of the consumer's place while it works through a batch:
@@ -52,6 +56,8 @@ class StoreReader:
         self.cursor = 0
         self.reduced = 0
         self.stream = StreamState()
+        self.batch = BATCH
+        self._checked: StreamContents | None = None
         self._last_delete = 0.0
         self._last_save = time.monotonic()
 
@@ -82,11 +88,14 @@ class StoreReader:
                            f"{self.stats.spills_replayed} spills already reduced before "
                            f"the restart (store documents {after + 1} to {through})")
 
-    def step(self, limit: int = BATCH) -> int:
-        """Reduce up to ``limit`` new spills; return how many were read."""
+    def step(self, limit: int | None = None) -> int:
+        """Reduce the next batch of new spills (at most ``limit``); return how many were read."""
         self.stream = self.retrying.call("read the stream state", self.store.stream)
+        if self.stream.contents is not None and self.stream.contents != self._checked:
+            self._check(self.stream.contents)
         batch = [] if self.stream.watermark <= self.cursor else self.retrying.call(
-            "read spills", self.store.read, self.cursor, self.stream.watermark, limit)
+            "read spills", self.store.read, self.cursor, self.stream.watermark,
+            limit or self.batch)
         for document in batch:
             if self.counts_input:
                 self.stats.count_input()
@@ -95,9 +104,31 @@ class StoreReader:
                 self._save()
         if batch:
             self._save()
+        else:
+            self.merge.poll()  # images drawn meanwhile go out while nothing new comes in
         self._delete_reduced()
         self.progress.update()
         return len(batch)
+
+    def _check(self, contents: StreamContents) -> None:
+        """Refuse to go on when the stored spills lack what this merge side reads: plots filled
+        from nothing would look like a dead detector."""
+        merge = self.merge
+        wanted = [r.module_name() for r in merge.reducers if r.splits()]
+        missing = [f"the partials of {name}" for name in wanted if name not in contents.partials]
+        fields = fields_read([*merge.reducers, *merge.outputters])
+        if contents.fields is not None:
+            if fields is None:
+                missing.append("whole spills (every field)")
+            else:
+                missing += [f"field {f}" for f in fields if f not in contents.fields]
+        if missing:
+            readers = ", ".join(m.module_name() for m in [*merge.reducers, *merge.outputters])
+            raise ConfigurationError(say(
+                "MAUS-115", consumer=self.name, missing="; ".join(missing), readers=readers,
+                stored=contents.describe()))
+        self._checked = contents
+        self.batch = BATCH if contents.fields is None else PARTIALS_BATCH
 
     @property
     def finished(self) -> bool:

@@ -1,14 +1,15 @@
-"""The dataflows with transforms on workers, joined to the merge by the document store.
+"""``multi_process`` and its two halves: the spill side on Celery workers, via the document store.
 
-* ``multi_process``: both halves in this process, interleaved — while the workers transform,
-  go.py merges what they have stored, so a plot updates while the run is still being read.
-* ``multi_process_input_transform``: the producer half alone (input, workers, store).
-* ``multi_process_merge_output``: the consumer half alone (store, reducers, outputs); it
-  finishes when the producer has finished and everything is reduced, or with ``follow``
-  keeps waiting for more, like ``tail -f``.
+* ``multi_process``: input, workers and merge in this go.py, the two halves driven side by
+  side by one loop: feed the workers, take what they finished, reduce what the store holds.
+* ``multi_process_input_transform``: input and workers only; the stored spills hold what the
+  reducers and outputs named in its configuration read (their partials, and whole-spill
+  fields only for those that need them).
+* ``multi_process_merge_output``: the store's spills through the reducers and outputs, until
+  the producer has finished (or Ctrl-C with ``--follow``).
 
-The halves are :class:`~.input_transform.InputTransform` and
-:class:`~.merge_output.StoreReader`; this module only drives them.
+Each dataflow gets an :data:`~maus_online.dataflows.executor.ExecutorFactory` from go.py and
+makes its executor with the configuration the workers must see (the store's URL absolute).
 """
 from __future__ import annotations
 
@@ -17,17 +18,17 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..doc_store import DocumentStore, Retrying, open_doc_store
-from ..doc_store import absolute_store_url
 from ..catalogue import say
+from ..doc_store import DocumentStore, Retrying, absolute_store_url, open_doc_store
 from ..errors import ConfigurationError
-from ..modules import fields_read
 from .assembly import Stages
-from .executor import Executor
+from .executor import ExecutorFactory
 from .input_transform import InputTransform
+from .job import Job, Stop
 from .merge import MergeOutput
 from .merge_output import StoreReader
 from .progress import ProgressDisplay
+from .spill_side import spill_side_spec
 from .statistics import RunStatistics
 
 log = logging.getLogger(__name__)
@@ -36,102 +37,118 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 0.2
 
 
-def _store_for(config: Mapping[str, Any], store: DocumentStore | None,
-               progress: ProgressDisplay, shared_with_workers: bool
-               ) -> tuple[dict[str, Any], DocumentStore]:
-    """The configuration the workers are born with (an absolute store URL) and the store,
-    opened with the same patience as every other store call."""
-    config = {**config, "doc_store_url": absolute_store_url(config)}
-    if shared_with_workers and store is None and config["doc_store_class"] == "memory":
+def _settled(config: Mapping[str, Any], shared_with_workers: bool) -> dict[str, Any]:
+    """The configuration of the job and its workers: the store's URL made absolute, so that
+    workers started in another directory open the same store."""
+    if shared_with_workers and config["doc_store_class"] == "memory":
         raise ConfigurationError(say("MAUS-113"))
+    return {**config, "doc_store_url": absolute_store_url(config)}
+
+
+def _open_store(job: Job, config: Mapping[str, Any], store: DocumentStore | None,
+                retrying: Retrying) -> DocumentStore:
+    """``store``, or the configured one opened with the patience of every other store call."""
     if store is None:
-        store = _retrying(config, progress).call("open the document store", open_doc_store,
-                                                 config)
-    return config, store
+        store = retrying.call("open the document store", open_doc_store, config)
+    job.closing(store.close, "closing the document store")
+    return store
 
 
 def _retrying(config: Mapping[str, Any], progress: ProgressDisplay) -> Retrying:
     return Retrying(config["doc_store_retry_timeout"], progress.note)
 
 
+def _producer(job: Job, stages: Stages, config: Mapping[str, Any], stats: RunStatistics,
+              progress: ProgressDisplay, executor: ExecutorFactory,
+              store: DocumentStore | None) -> tuple[InputTransform, DocumentStore]:
+    """The input half of a job: its store, its executor and its input, opened and born (each
+    closed when the job ends), and the producer that joins them, numbering from the store."""
+    retrying = _retrying(config, progress)
+    store = _open_store(job, config, store, retrying)
+    workers = executor(config)
+    job.closing(workers.close, "closing the executor")
+    job.born(stages.inputter, config)
+    producer = InputTransform(spill_side_spec(stages), config, stats, progress, workers,
+                              store, retrying)
+    return producer, store
+
+
 def run_multi_process(stages: Stages, config: Mapping[str, Any], stats: RunStatistics,
-                      progress: ProgressDisplay, executor: Executor,
+                      progress: ProgressDisplay, executor: ExecutorFactory,
                       store: DocumentStore | None = None) -> None:
     """Input, workers and merge together; Ctrl-C stops reading, then closes cleanly."""
-    config, store = _store_for(config, store, progress, shared_with_workers=True)
-    retrying = _retrying(config, progress)
-    producer = InputTransform(stages.specification, config, stats, progress, executor, store,
-                              retrying, fields_read([*stages.reducers, *stages.outputters]))
-    reader = StoreReader(MergeOutput(stages.reducers, stages.outputters, config, stats),
-                         store, retrying, config, stats, progress, counts_input=False)
-    producer.idle = reader.step
-    stages.inputter.birth(config)
-    try:
+    config = _settled(config, shared_with_workers=True)
+    with Job(stats, progress) as job:
+        producer, store = _producer(job, stages, config, stats, progress, executor, store)
+        reader = StoreReader(MergeOutput(stages.reducers, stages.outputters, config, stats),
+                             store, producer.retrying, config, stats, progress,
+                             counts_input=False)
         reader.open()
         producer.open()
-        try:
-            for spill in stages.inputter.emitter():
+
+        def read(stop: Stop) -> None:
+            for spill in stop.guard(stages.inputter.emitter()):
                 stats.count_input()
-                producer.feed(spill)
+                while not producer.try_feed(spill):  # the workers are busy: take, reduce
+                    producer.collect()
+                    reader.step()
                 reader.step()
-        except KeyboardInterrupt:
-            stats.interrupted = True
-        # Spills already submitted are still collected and reduced, so that every spill
-        # read is either reduced or reported; a second Ctrl-C abandons them.
-        producer.finish()
-        while reader.step():
-            pass
-        reader.close(end_open_run=not stats.interrupted)
-    finally:
-        stages.inputter.death()
-        executor.close()
-        store.close()
-        progress.close()
+
+        def finish() -> None:
+            # Spills already submitted are still collected and reduced, so that every spill
+            # read is either reduced or reported; a second Ctrl-C abandons them.
+            while producer.in_flight:
+                producer.collect()
+                reader.step()
+            producer.finish()
+            while reader.step():
+                pass
+            reader.close(end_open_run=not stats.interrupted)
+
+        job.run(read, finish)
 
 
 def run_input_transform(stages: Stages, config: Mapping[str, Any], stats: RunStatistics,
-                        progress: ProgressDisplay, executor: Executor,
+                        progress: ProgressDisplay, executor: ExecutorFactory,
                         store: DocumentStore | None = None) -> None:
-    """Input and workers into the store; whole spills, as the consumers are not known."""
-    config, store = _store_for(config, store, progress, shared_with_workers=True)
-    producer = InputTransform(stages.specification, config, stats, progress, executor, store,
-                              _retrying(config, progress))
-    stages.inputter.birth(config)
-    try:
+    """Input and workers into the store, for the merge-outputs this configuration describes."""
+    config = _settled(config, shared_with_workers=True)
+    with Job(stats, progress) as job:
+        producer, _ = _producer(job, stages, config, stats, progress, executor, store)
         producer.open()
-        try:
-            for spill in stages.inputter.emitter():
+
+        def read(stop: Stop) -> None:
+            for spill in stop.guard(stages.inputter.emitter()):
                 stats.count_input()
-                producer.feed(spill)
-        except KeyboardInterrupt:
-            stats.interrupted = True
-        producer.finish()
-    finally:
-        stages.inputter.death()
-        executor.close()
-        store.close()
-        progress.close()
+                while not producer.try_feed(spill):
+                    producer.collect()
+
+        def finish() -> None:
+            producer.drain()
+            producer.finish()
+
+        job.run(read, finish)
 
 
 def run_merge_output(stages: Stages, config: Mapping[str, Any], stats: RunStatistics,
                      progress: ProgressDisplay, store: DocumentStore | None = None) -> None:
     """Reduce what the store holds, until the producer has finished (or Ctrl-C with follow)."""
-    config, store = _store_for(config, store, progress, shared_with_workers=False)
-    reader = StoreReader(MergeOutput(stages.reducers, stages.outputters, config, stats),
-                         store, _retrying(config, progress), config, stats, progress)
-    try:
+    config = _settled(config, shared_with_workers=False)
+    retrying = _retrying(config, progress)
+    with Job(stats, progress) as job:
+        store = _open_store(job, config, store, retrying)
+        reader = StoreReader(MergeOutput(stages.reducers, stages.outputters, config, stats),
+                             store, retrying, config, stats, progress)
         reader.open()
         progress.note(f"merge-output {reader.name!r}: reading {store.kind} store "
                       f"{config['doc_store_url']} after document {reader.cursor}"
                       + (" (following; Ctrl-C stops)" if config["follow"] else ""))
-        try:
+
+        def read(stop: Stop) -> None:
             while config["follow"] or not reader.finished:
+                stop.check()
                 if not reader.step():
                     time.sleep(POLL_INTERVAL)  # nothing new: look again shortly
-        except KeyboardInterrupt:
-            stats.interrupted = True
+
         # Interrupted mid-run, the run stays open in the store for the next start to rebuild.
-        reader.close(end_open_run=reader.finished)
-    finally:
-        store.close()
-        progress.close()
+        job.run(read, lambda: reader.close(end_open_run=reader.finished))

@@ -1,18 +1,20 @@
-"""``pipeline_single_thread``: input → maps → reducers → outputs, all in this process.
+"""``pipeline_single_thread``: input → spill side → reducers → outputs, all in this process.
 
 The embedded default (DESIGN §2): no servers, and on a small machine the fastest dataflow,
-because no spill crosses a process boundary.
+because no spill crosses a process boundary. The spill side is the one the workers run
+(:mod:`~maus_online.dataflows.spill_side`: maps, then the reducers' fill parts), so the bins
+are the same as in every other dataflow.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from ..inputs import input_failed
-from ..modules import apply_map
 from .assembly import Stages
+from .job import Job, Stop
 from .merge import MergeOutput
 from .progress import ProgressDisplay
+from .spill_side import SpillSide
 from .statistics import RunStatistics
 
 
@@ -20,24 +22,15 @@ def run_pipeline_single_thread(stages: Stages, config: Mapping[str, Any],
                                stats: RunStatistics, progress: ProgressDisplay) -> None:
     """Run the whole job; Ctrl-C ends the open run cleanly (its reducers still emit)."""
     merge = MergeOutput(stages.reducers, stages.outputters, config, stats)
-    stages.inputter.birth(config)
-    try:
-        stages.transformer.birth(config)
-        try:
-            try:
-                for spill in stages.inputter.emitter():
-                    stats.count_input()
-                    # A spill the input could not read or validate would only make every
-                    # map fail again; it goes straight to the merge side with its error.
-                    if not input_failed(spill):
-                        spill = apply_map(stages.transformer, spill)
-                    merge.process(spill)
-                    progress.update()
-            except KeyboardInterrupt:
-                stats.interrupted = True
-            merge.finish()
-        finally:
-            stages.transformer.death()
-    finally:
-        stages.inputter.death()
-        progress.close()
+    with Job(stats, progress) as job:
+        job.born(stages.inputter, config)
+        side = SpillSide.for_stages(stages)
+        job.born(side, config)
+
+        def read(stop: Stop) -> None:
+            for spill in stop.guard(stages.inputter.emitter()):
+                stats.count_input()
+                merge.process(side.process(spill))
+                progress.update()
+
+        job.run(read, merge.finish)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalogue import say
-from ..spill import spill_label
+from ..inputs import INPUT_ERROR_PREFIX
+from ..spill import is_marker, spill_label
 
 #: How many error messages the summary quotes in full; the rest are counted.
 QUOTED_ERRORS = 5
@@ -41,6 +43,10 @@ class RunStatistics:
     transform_failures: int = 0
     #: Spills a restarted merge-output reduced again to rebuild its open run.
     spills_replayed: int = 0
+    #: Of the failed spills: those the input could not read or validate, and those a map or
+    #: the farm failed on. The rest of the failures are the reducers' (errors_by_module).
+    input_failed: int = 0
+    transform_failed: int = 0
 
     @property
     def spills_done(self) -> int:
@@ -61,9 +67,11 @@ class RunStatistics:
         if run_number not in self.runs:
             self.runs.append(run_number)
 
-    def count_done(self, spill: dict[str, Any]) -> None:
-        """Count a spill that reached the end of the chain, and the errors it carries."""
-        if spill.get("daq_event_type") in ("start_of_run", "end_of_run"):
+    def count_done(self, spill: dict[str, Any], reducers: Collection[str] = ()) -> None:
+        """Count a spill that reached the end of the chain, and the errors it carries; errors
+        of the modules named in ``reducers`` are the reducers', the others the input's or the
+        transform's."""
+        if is_marker(spill):
             self.markers_done += 1
         else:
             self.physics_done += 1
@@ -71,6 +79,11 @@ class RunStatistics:
         if not errors or not isinstance(errors, dict):
             return
         self.spills_failed += 1
+        modules = [str(module) for module, messages in errors.items() if messages]
+        if any(module.startswith(INPUT_ERROR_PREFIX) for module in modules):
+            self.input_failed += 1
+        elif any(module not in reducers for module in modules):
+            self.transform_failed += 1
         label = spill_label(spill)
         for module, messages in errors.items():
             count = len(messages) if isinstance(messages, list) else 1
@@ -98,6 +111,15 @@ def format_progress(stats: RunStatistics) -> str:
     return line
 
 
+def _failure_kinds(stats: RunStatistics) -> str:
+    """Where the failed spills failed: the input, the transform, or only in the reducers."""
+    if not stats.spills_failed:
+        return ""
+    in_reducers = stats.spills_failed - stats.input_failed - stats.transform_failed
+    return (f" ({stats.input_failed} unreadable input, {stats.transform_failed} in the "
+            f"transform, {in_reducers} with reducer errors only)")
+
+
 def _worker_counts(stats: RunStatistics) -> str:
     return ", ".join(f"{name} {count}" for name, count in sorted(stats.per_worker.items()))
 
@@ -112,7 +134,7 @@ def format_summary(stats: RunStatistics) -> str:
         f"  spills read:      {stats.spills_in}",
         f"  spills done:      {stats.spills_done} ({stats.physics_done} physics, "
         f"{stats.markers_done} run markers)",
-        f"  spills failed:    {stats.spills_failed}",
+        f"  spills failed:    {stats.spills_failed}" + _failure_kinds(stats),
         f"  documents output: {stats.documents_out} (spills and reducer documents, to each output)",
         f"  time:             {elapsed:.2f} s, {stats.rate():.1f} spills/s",
     ]

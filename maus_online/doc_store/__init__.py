@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-from .base import ConsumerState, DocumentStore, StoredSpill, StreamState
+from .base import ConsumerState, DocumentStore, StoredSpill, StreamContents, StreamState
 from .retry import Retrying
 
 #: Back ends by configuration name: ``module:Class`` inside this package.
@@ -69,4 +69,4 @@ def open_doc_store(config: Mapping[str, Any], allow_import_path: bool = True) ->
 
 
 __all__ = ["BACK_ENDS", "ConsumerState", "DocumentStore", "Retrying", "StoredSpill",
-           "StreamState", "absolute_store_url", "open_doc_store", "store_class"]
+           "StreamContents", "StreamState", "absolute_store_url", "open_doc_store", "store_class"]

@@ -24,6 +24,8 @@ def status(store: DocumentStore) -> str:
              f"{store.last_seq()}",
              f"producer: {stream.producer or 'none yet'}, watermark {stream.watermark}, "
              f"{'finished' if stream.finished else 'running (or stopped without finishing)'}"]
+    if stream.contents is not None:
+        lines.append(f"each physics spill holds: {stream.contents.describe()}")
     consumers = store.consumers()
     if not consumers:
         lines.append("consumers: none registered (nothing is deleted but by retention)")

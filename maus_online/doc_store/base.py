@@ -83,18 +83,55 @@ class ConsumerState:
 
 
 @dataclass(frozen=True)
+class StreamContents:
+    """What every stored physics spill holds beyond its envelope: the partials of these
+    reducers (their fill parts ran on the spill side) and these top-level fields (``None``:
+    all of them, the whole spill)."""
+
+    partials: tuple[str, ...] = ()
+    fields: tuple[str, ...] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"partials": list(self.partials),
+                "fields": None if self.fields is None else list(self.fields)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> StreamContents | None:
+        """The contents of :meth:`as_dict`; None for what an older producer wrote (nothing)."""
+        if not isinstance(data, dict):
+            return None
+        fields = data.get("fields")
+        return cls(tuple(map(str, data.get("partials") or ())),
+                   None if fields is None else tuple(map(str, fields)))
+
+    def describe(self) -> str:
+        """``"partials of ReducePyTOFPlot; fields recon_events"`` for messages."""
+        partials = ", ".join(self.partials) or "no reducer"
+        fields = "every field" if self.fields is None else ", ".join(self.fields) or "none"
+        return f"partials of {partials}; whole-spill fields {fields}"
+
+
+@dataclass(frozen=True)
 class StreamState:
     """What the producer published: ``watermark``, the ``seq`` numbers it may have handed out
-    (``reserved``), whether its input has ``finished``, and who it is."""
+    (``reserved``), whether its input has ``finished``, who it is, and what its spills hold
+    (``contents``; None before a producer said)."""
 
     watermark: int = 0
     reserved: int = 0
     finished: bool = False
     producer: str = ""
+    contents: StreamContents | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"watermark": self.watermark, "reserved": self.reserved,
-                "finished": self.finished, "producer": self.producer}
+                "finished": self.finished, "producer": self.producer,
+                "contents": None if self.contents is None else self.contents.as_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StreamState:
+        return cls(int(data["watermark"]), int(data["reserved"]), bool(data["finished"]),
+                   str(data["producer"]), StreamContents.from_dict(data.get("contents")))
 
 
 class DocumentStore(ABC):

@@ -387,8 +387,7 @@ class CouchDBDocumentStore(DocumentStore):
             return StreamState()
         doc = self._json(response)
         self._revs[STREAM_ID] = doc["_rev"]
-        return StreamState(int(doc["watermark"]), int(doc["reserved"]), bool(doc["finished"]),
-                           str(doc["producer"]))
+        return StreamState.from_dict(doc)
 
     def save_stream(self, state: StreamState) -> None:
         self._replace(STREAM_ID, orjson.dumps({"_id": STREAM_ID, **state.as_dict()}),

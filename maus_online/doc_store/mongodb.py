@@ -191,8 +191,7 @@ class MongoDBDocumentStore(DocumentStore):
         document = self._run(lambda: self.state.find_one({"_id": STREAM_ID}))
         if document is None:
             return StreamState()
-        return StreamState(int(document["watermark"]), int(document["reserved"]),
-                           bool(document["finished"]), str(document["producer"]))
+        return StreamState.from_dict(document)
 
     def save_stream(self, state: StreamState) -> None:
         document = {"_id": STREAM_ID, "kind": "stream", **state.as_dict()}

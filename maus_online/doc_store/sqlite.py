@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DocumentStoreError
-from .base import ConsumerState, DocumentStore, StoredSpill, StreamState
+import orjson
+
+from .base import ConsumerState, DocumentStore, StoredSpill, StreamContents, StreamState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spills (
@@ -24,8 +26,11 @@ CREATE TABLE IF NOT EXISTS consumers (
     name TEXT PRIMARY KEY, cursor INTEGER NOT NULL, reduced INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS stream (
     id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER NOT NULL,
-    reserved INTEGER NOT NULL, finished INTEGER NOT NULL, producer TEXT NOT NULL);
+    reserved INTEGER NOT NULL, finished INTEGER NOT NULL, producer TEXT NOT NULL,
+    contents TEXT);
 """
+#: Columns added since the first version, added to an older file when it is opened.
+ADDED_COLUMNS = {"stream": {"contents": "TEXT"}}
 #: Milliseconds a connection waits for another process's write lock before it gives up.
 BUSY_TIMEOUT_MS = 30_000
 
@@ -37,6 +42,15 @@ def sqlite_path(url: str) -> Path:
         raise DocumentStoreError(f"doc_store_url {url!r} is not of the form "
                                  "sqlite:///path/store.db")
     return Path(url[len(prefix):])
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a file written by an older version up to :data:`SCHEMA` (its data stays)."""
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 class SQLiteDocumentStore(DocumentStore):
@@ -60,6 +74,7 @@ class SQLiteDocumentStore(DocumentStore):
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # WAL keeps this crash-safe
             db.executescript(SCHEMA)
+            _add_missing_columns(db)
             return db
         except (sqlite3.Error, OSError) as exc:
             raise DocumentStoreError(f"cannot open the SQLite document store {self.path}: "
@@ -114,15 +129,18 @@ class SQLiteDocumentStore(DocumentStore):
         self._run("DELETE FROM consumers WHERE name = ?", (name,))
 
     def stream(self) -> StreamState:
-        rows = self._run("SELECT watermark, reserved, finished, producer FROM stream")
+        rows = self._run("SELECT watermark, reserved, finished, producer, contents FROM stream")
         if not rows:
             return StreamState()
-        watermark, reserved, finished, producer = rows[0]
-        return StreamState(watermark, reserved, bool(finished), producer)
+        watermark, reserved, finished, producer, contents = rows[0]
+        return StreamState(watermark, reserved, bool(finished), producer,
+                           StreamContents.from_dict(orjson.loads(contents) if contents else None))
 
     def save_stream(self, state: StreamState) -> None:
-        self._run("INSERT OR REPLACE INTO stream VALUES (1, ?, ?, ?, ?)",
-                  (state.watermark, state.reserved, int(state.finished), state.producer))
+        contents = None if state.contents is None else orjson.dumps(state.contents.as_dict())
+        self._run("INSERT OR REPLACE INTO stream VALUES (1, ?, ?, ?, ?, ?)",
+                  (state.watermark, state.reserved, int(state.finished), state.producer,
+                   contents))
 
     def close(self) -> None:
         with self._lock:

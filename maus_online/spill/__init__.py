@@ -7,16 +7,21 @@ match; :func:`spill_label` gives the ``"run 1 spill 7"`` used in every message a
 from __future__ import annotations
 
 from .validation import (
+    END_OF_RUN,
     ENVELOPE,
     MODES,
+    PHYSICS_EVENT,
     RUN_MARKERS,
+    START_OF_RUN,
     compile_validator,
     is_marker,
+    is_physics,
     project,
     spill_label,
     spill_schema,
     validate_spill,
 )
 
-__all__ = ["ENVELOPE", "MODES", "project", "RUN_MARKERS", "compile_validator", "is_marker", "spill_label",
+__all__ = ["END_OF_RUN", "ENVELOPE", "MODES", "PHYSICS_EVENT", "RUN_MARKERS", "START_OF_RUN",
+           "compile_validator", "is_marker", "is_physics", "project", "spill_label",
            "spill_schema", "validate_spill"]

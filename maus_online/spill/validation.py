@@ -34,7 +34,9 @@ from ..resources import spill_schema_path
 
 Mode = Literal["full", "daq", "envelope"]
 MODES: tuple[Mode, ...] = ("full", "daq", "envelope")
-RUN_MARKERS = ("start_of_run", "end_of_run")
+#: The three kinds of spill (``daq_event_type``): the one place they are spelled.
+START_OF_RUN, PHYSICS_EVENT, END_OF_RUN = "start_of_run", "physics_event", "end_of_run"
+RUN_MARKERS = (START_OF_RUN, END_OF_RUN)
 #: The top-level fields that identify a spill and its state; every projection keeps them.
 ENVELOPE = ("maus_event_type", "daq_event_type", "run_number", "spill_number", "time_stamp",
             "maus_online_version", "errors")
@@ -108,6 +110,11 @@ def spill_label(spill: Any) -> str:
 def is_marker(spill: Mapping[str, Any]) -> bool:
     """True for the ``start_of_run`` and ``end_of_run`` spills, which carry no events."""
     return spill.get("daq_event_type") in RUN_MARKERS
+
+
+def is_physics(spill: Mapping[str, Any]) -> bool:
+    """True for a ``physics_event`` spill: the ones that hold the beam's triggers."""
+    return spill.get("daq_event_type") == PHYSICS_EVENT
 
 
 def _number(value: Any) -> str:

@@ -5,9 +5,8 @@ import boost_histogram as bh
 
 from maus_online.modules import Config, Spill
 from maus_online.tof.particles import SPECIES, beta
-from reducers.histogram_base import Mark, Plot, per_bin, regular_axis
 from reducers.matplotlib_histogram import ReducePyMatplotlibHistogram
-from reducers.tof_plot import PARTICLE_LABELS
+from reducers.plotting import PARTICLE_LABELS, Mark, Plot, per_bin, regular_axis
 
 
 class ReducePyTOFBeta(ReducePyMatplotlibHistogram):
@@ -19,10 +18,10 @@ class ReducePyTOFBeta(ReducePyMatplotlibHistogram):
     ``tof_pid_reference_momentum``, where the beam's three peaks should sit.
     """
 
-    # The only field it reads: on Celery workers, only this (and the envelope) comes back.
+    # The only field fill reads; on Celery workers it runs beside the map that makes it.
     spill_fields = ("tof_beta",)
 
-    histogram: bh.Histogram       # booked at birth and at every new run
+    histogram: bh.Histogram       # booked at birth
     marks: tuple[Mark, ...] = ()  # set at birth, from the configuration
 
     def configure(self, config: Config) -> None:
@@ -33,6 +32,11 @@ class ReducePyTOFBeta(ReducePyMatplotlibHistogram):
     def book(self) -> None:
         self.histogram = bh.Histogram(regular_axis(150, 0.75, 1.05, "β = v/c"),
                                       storage=bh.storage.Int64())
+
+    def histograms(self) -> dict[str, bh.Histogram]:
+        # Naming what fill changes splits the work: fill runs next to the data, on the
+        # workers, and only these counts travel; go.py adds them into the run's histogram.
+        return {"beta": self.histogram}
 
     def fill(self, spill: Spill) -> None:
         values = spill.get("tof_beta")

@@ -1,0 +1,298 @@
+"""Drawing off the merge path: the histogram reducers' images are drawn in a process of their own.
+
+Drawing the 20 default plots takes ~1.4 s of matplotlib, far longer than adding a spill's
+partial histograms (DESIGN §7a). So at each refresh a histogram reducer hands a snapshot of its
+plots to the :class:`DrawingService`, and merge-output goes on adding spills while a child
+process (``python -m reducers.drawing``) draws them. The service:
+
+* draws one refresh at a time, in the order they were asked for;
+* when drawing falls behind, replaces a refresh still waiting with the newer one of the same
+  reducer and run (the latest state is drawn, the refreshes in between are skipped) -- except a
+  *pinned* refresh, such as the end of a run, which is always drawn;
+* restarts the child when it dies; the refresh it was drawing fails with the reason.
+
+Requests and replies are JSON (orjson) frames over the child's stdin and stdout, never pickle:
+``{"id", "reducer", "config", "label", "plots": [plot, ...]}`` in, ``{"id", "images": {tag:
+base64}, "errors": {tag: message}}`` out. A plot travels as :func:`plot_json` (its histograms in
+UHI form, which the image document carries anyway). The child rebuilds the reducer from the
+module registry and draws with that reducer's own ``render``, so a subclass's ``draw`` applies.
+"""
+from __future__ import annotations
+
+import atexit
+import base64
+import logging
+import os
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import orjson
+
+from .image_document import histogram_json, histograms_from_json
+from .plotting import Mark, Plot
+
+log = logging.getLogger(__name__)
+
+#: Frame header: the length of the JSON body that follows, big-endian.
+_HEADER = struct.Struct(">I")
+#: Niceness of the drawing process: on a small machine the transforms and the merge go first,
+#: and drawing falls behind (skipping refreshes) rather than slowing the run.
+DRAWING_NICENESS = 10
+#: Longest wait for one refresh's drawing before it is reported as failed.
+DRAWING_TIMEOUT = 300.0
+WAITING, DRAWING, DONE, SKIPPED, FAILED = "waiting", "drawing", "done", "skipped", "failed"
+
+
+def plot_json(plot: Plot) -> dict[str, Any]:
+    """``plot`` as plain JSON values, its histograms in UHI form (:func:`histogram_json`)."""
+    return {"tag": plot.tag, "title": plot.title, "description": plot.description,
+            "keywords": list(plot.keywords), "y_label": plot.y_label,
+            "marks": [[mark.position, mark.label] for mark in plot.marks],
+            "x_ticks": [[position, text] for position, text in plot.x_ticks.items()],
+            "histograms": [histogram_json(name, h) for name, h in plot.histograms.items()]}
+
+
+def plot_from_json(data: Mapping[str, Any]) -> Plot:
+    """The :class:`Plot` of :func:`plot_json`, histograms rebuilt in their order."""
+    return Plot(data["tag"], data["title"], data["description"], tuple(data["keywords"]),
+                histograms_from_json(data["histograms"]), y_label=data["y_label"],
+                marks=tuple(Mark(position, label) for position, label in data["marks"]),
+                x_ticks={position: text for position, text in data["x_ticks"]})
+
+
+@dataclass(eq=False)
+class Drawing:
+    """One refresh of one reducer, being drawn: consumes plot snapshots, produces images.
+
+    ``images`` maps tags to base64 image data, ``errors`` tags to why they could not be drawn;
+    a ``failed`` drawing has ``reason`` instead.
+    """
+
+    owner: str
+    run: Any
+    request: dict[str, Any]
+    pinned: bool = False
+    state: str = WAITING
+    images: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (DONE, SKIPPED, FAILED)
+
+
+def write_frame(stream: IO[bytes], document: Any) -> None:
+    body = orjson.dumps(document)
+    stream.write(_HEADER.pack(len(body)) + body)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> Any | None:
+    """The next frame's document, or None at the end of the stream."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    (length,) = _HEADER.unpack(header)
+    body = stream.read(length)
+    if len(body) < length:
+        return None
+    return orjson.loads(body)
+
+
+class DrawingService:
+    """Consumes refresh snapshots of histogram reducers; produces their images, drawn in a
+    child process one refresh at a time (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._waiting: list[Drawing] = []
+        self._current: Drawing | None = None
+        self._child: subprocess.Popen | None = None
+        self._child_path: tuple[str, ...] = ()
+        self._next_id = 0
+
+    def submit(self, owner: str, run: Any, request: dict[str, Any],
+               pinned: bool = False) -> Drawing:
+        """Queue a refresh of ``owner`` (a reducer name) in ``run``; ``request`` holds its
+        ``reducer``, ``config``, ``label`` and ``plots``. A waiting, unpinned refresh of the
+        same owner and run is skipped in its favour."""
+        drawing = Drawing(owner, run, request, pinned)
+        with self._lock:
+            for older in [d for d in self._waiting if d.owner == owner and d.run == run
+                          and not d.pinned]:
+                older.state = SKIPPED
+                self._waiting.remove(older)
+            self._waiting.append(drawing)
+            self._start_next()
+            self._lock.notify_all()
+        return drawing
+
+    def pin(self, drawing: Drawing) -> None:
+        """Make sure ``drawing`` is drawn, even if a newer refresh arrives (the end of a run)."""
+        with self._lock:
+            drawing.pinned = True
+
+    def wait(self, drawing: Drawing, timeout: float = DRAWING_TIMEOUT) -> None:
+        """Block until ``drawing`` is finished; after ``timeout`` it is failed."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not drawing.finished:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._fail(drawing, f"not drawn within {timeout:g} s")
+                    break
+                self._lock.wait(remaining)
+
+    def close(self) -> None:
+        """Stop the child (what is still waiting fails); the service starts a new one if used."""
+        with self._lock:
+            child, self._child = self._child, None
+            for drawing in [*self._waiting, *([self._current] if self._current else [])]:
+                self._fail(drawing, "the drawing process was stopped")
+            self._waiting.clear()
+            self._current = None
+        if child is not None:
+            _stop(child)
+
+    # --- Inside the lock ------------------------------------------------------------------
+
+    def _start_next(self) -> None:
+        if self._current is not None or not self._waiting:
+            return
+        drawing = self._waiting.pop(0)
+        if self._child is not None and self._child_path != tuple(sys.path):
+            # This process can import more than when the child started (a plug-in put on
+            # the path): a new child finds the same modules as the reducers here.
+            old, self._child = self._child, None
+            threading.Thread(target=_stop, args=(old,), daemon=True).start()
+        try:
+            child = self._child or self._start_child()
+            self._next_id += 1
+            write_frame(child.stdin, {"id": self._next_id, **drawing.request})
+        except OSError as exc:
+            self._fail(drawing, f"cannot reach the drawing process: {exc}")
+            self._child = None
+            self._start_next()
+            return
+        drawing.state, self._current = DRAWING, drawing
+
+    def _start_child(self) -> subprocess.Popen:
+        # The child imports what this process imports: its search path, plug-ins included.
+        self._child_path = tuple(sys.path)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        child = subprocess.Popen([sys.executable, "-m", "reducers.drawing"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self._child = child
+        threading.Thread(target=self._read_replies, args=(child,), name="maus-drawing-replies",
+                         daemon=True).start()
+        return child
+
+    def _fail(self, drawing: Drawing, reason: str) -> None:
+        drawing.state, drawing.reason = FAILED, reason
+        self._lock.notify_all()
+
+    # --- The reader thread ----------------------------------------------------------------
+
+    def _read_replies(self, child: subprocess.Popen) -> None:
+        while True:
+            reply = read_frame(child.stdout)
+            with self._lock:
+                drawing = self._current
+                if reply is None:  # the child ended: fail what it drew, start the next
+                    status = child.wait()
+                    child.stdout.close()
+                    if self._child is child:
+                        self._child = None
+                        if drawing is not None:
+                            self._fail(drawing, f"the drawing process ended (status {status})")
+                        self._current = None
+                        self._start_next()
+                    return
+                if drawing is not None:
+                    drawing.images, drawing.errors = reply["images"], reply["errors"]
+                    drawing.state = DONE
+                self._current = None
+                self._start_next()
+                self._lock.notify_all()
+
+
+def _stop(child: subprocess.Popen) -> None:
+    try:
+        child.stdin.close()  # the child ends at the end of its input
+        child.wait(timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        child.kill()
+        child.wait()
+
+
+_service: DrawingService | None = None
+_service_pid: int | None = None
+
+
+def drawing_service() -> DrawingService:
+    """This process's drawing service (a forked child makes its own: pipes and threads do not
+    cross a fork)."""
+    global _service, _service_pid
+    if _service is None or _service_pid != os.getpid():
+        _service, _service_pid = DrawingService(), os.getpid()
+        atexit.register(_service.close)
+    return _service
+
+
+# --- The child process ----------------------------------------------------------------------
+
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    """Draw every request of ``requests`` with the reducer it names; reply on ``replies``."""
+    from maus_online.registry import build_default_registry
+
+    registry = build_default_registry()
+    reducers: dict[tuple[str, bytes], Any] = {}
+    while (request := read_frame(requests)) is not None:
+        config = request["config"]
+        key = (request["reducer"], orjson.dumps(config, option=orjson.OPT_SORT_KEYS))
+        images: dict[str, str] = {}
+        errors: dict[str, str] = {}
+        try:
+            reducer = reducers.get(key)
+            if reducer is None:
+                for name in config.get("reducers", ()):
+                    registry.resolve(name, "reduce")  # import paths of the configuration
+                reducer = registry.create(request["reducer"], "reduce")
+                reducer.birth({**config, "histogram_drawing": "inline"})
+                reducers[key] = reducer
+        except Exception as exc:  # noqa: BLE001 - every plot of the request reports it
+            errors = {plot["tag"]: f"{type(exc).__name__}: {exc}" for plot in request["plots"]}
+        else:
+            for data in request["plots"]:
+                try:
+                    image = reducer.render(plot_from_json(data), request["label"])
+                    images[data["tag"]] = base64.b64encode(image).decode("ascii")
+                except Exception as exc:  # noqa: BLE001 - one bad plot must not hide the others
+                    errors[data["tag"]] = f"{type(exc).__name__}: {exc}"
+        write_frame(replies, {"id": request["id"], "images": images, "errors": errors})
+
+
+def main() -> None:
+    # Ctrl-C reaches go.py's whole process group; go.py then closes its run and still needs
+    # its final images drawn. The child ends when go.py closes its input, or dies with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(DRAWING_NICENESS)
+    except OSError:
+        pass  # not allowed here: draw at the same priority
+    # stdout carries the frames: anything else printed goes to stderr.
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    serve(sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    main()
