@@ -15,6 +15,7 @@ from maus_online.tof.detector import check_consistency
 from maus_online.tof.maus_calibration import load_maus_calibration
 from tests.conftest import make_config
 from tests.maus_files import AUGUST_2010, CABLING, DECEMBER_2011, maus_overrides
+from tests.tof_helpers import DETECTORS, run_chain
 
 ALL_ON = {"use_t0": True, "use_time_walk": True, "use_trigger_delay": True}
 #: Line 1 of MAUS's TOFChannelMap.txt (tab-separated there).
@@ -37,6 +38,20 @@ def test_mauss_cabling_map_gives_the_keys_its_daq_writes():
         (s.number, plane, slab, pmt) for s in geometry.stations for plane in (0, 1)
         for slab in range(s.n_slabs) for pmt in (0, 1)}
     check_consistency(geometry, cabling, load_calibration("tof_calibration.json"))
+
+
+def test_the_simulation_reads_and_writes_through_mauss_cabling_too():
+    # The digitiser writes MICE's DAQ keys (TOF1 x slab 3 PMT 0 is line 44 of the map), the
+    # digits read them back: the same reconstruction as through this project's JSON cabling.
+    (ours,) = run_chain([2])
+    (mice,) = run_chain([2], tof_cabling_file=CABLING)
+    assert mice["errors"] == {}
+    keys = {h["channel_key"] for t in mice["daq_data"]["tof1"] for h in t["V1290"]}
+    assert keys <= set(load_cabling(CABLING).by_tdc) and "DAQChannelKey 1 1 5 102 tof1" in keys
+    assert [e["tof_event"]["tof_space_points"] for e in mice["recon_events"]] == [
+        e["tof_event"]["tof_space_points"] for e in ours["recon_events"]]
+    assert all(len(e["tof_event"]["tof_space_points"][d]) <= 1 for e in mice["recon_events"]
+               for d in DETECTORS)
 
 
 def test_the_format_is_told_by_the_content_not_the_name(tmp_path):

@@ -77,7 +77,7 @@ class MapPyTOFDigits(MapBase):
         n_trig = max(len(t) for t in stations)
         messages: list[str] = []
         if self.maus is not None:
-            digits = self._maus(daq, stations, n_trig, messages)
+            digits = self._maus(self.maus, daq, stations, n_trig, messages)
         else:
             digits = [self._simple(s, triggers, messages)
                       + [[] for _ in range(n_trig - len(triggers))]
@@ -109,16 +109,16 @@ class MapPyTOFDigits(MapBase):
         except (AttributeError, KeyError, TypeError):
             return [self._checked(s, i, t, messages) for i, t in enumerate(triggers)]
 
-    def _maus(self, daq: dict, stations: list[list], n_trig: int, messages: list[str]
-              ) -> list[list[list[dict]]]:
+    @staticmethod
+    def _maus(maus: MausDigits, daq: dict, stations: list[list], n_trig: int,
+              messages: list[str]) -> list[list[list[dict]]]:
         """Every station's digits, made as MAUS makes them (module docstring)."""
-        assert self.maus is not None
         triggers, requests, present = trigger_boards(daq, n_trig)
         if not present and any(map(any, stations)):
             messages.append("daq_data has no trigger and trigger_request lists, whose times "
                             "MAUS's digits need (tof_reconstruction = 'maus'): no digits")
-        return [[self.maus.station(s, i, station[i] if i < len(station) else None,
-                                   triggers[i], requests[i], messages)
+        return [[maus.station(s, i, station[i] if i < len(station) else None,
+                              triggers[i], requests[i], messages)
                  for i in range(n_trig)] for s, station in enumerate(stations)]
 
     def _fast(self, s: int, triggers: list) -> list[list[dict]]:

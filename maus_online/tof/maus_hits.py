@@ -110,7 +110,7 @@ class MausSpacePoints:
             for hy in ys:
                 pixel = (hx["slab"], hy["slab"])
                 tx, ty = self._slab_time(hx, pixel), self._slab_time(hy, pixel)
-                if tx is not None and ty is not None and abs(tx[0] + ty[0]) / 2 < cut:
+                if tx is not None and ty is not None and abs(tx[0] / 2 + ty[0] / 2) < cut:
                     return pixel
         return None
 
