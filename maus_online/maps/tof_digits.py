@@ -14,6 +14,12 @@ hits and triggers are still reconstructed. ``daq_data`` that is not an object, o
 that is not a list, is not data at all and raises :class:`~maus_online.errors.SpillError`.
 Real-MAUS leniency: extra fields are ignored; a trigger that is ``{}``, ``null`` or lacks
 ``V1724`` is fine; missing optional hit fields default to 0 (part_event_number to i).
+
+With ``tof_reconstruction = "maus"`` the digits are made as MAUS's ``MapCppTOFDigits`` makes
+them (:mod:`maus_online.tof.maus_digits`): only in station triggers with fADC hits, and each
+with the trigger and trigger-request times of its TDC board from ``daq_data.trigger`` and
+``daq_data.trigger_request`` -- raw data without those lists (the simulation's) gives no
+digits, and says so once per spill.
 """
 from __future__ import annotations
 
@@ -22,15 +28,13 @@ from typing import Any
 from ..errors import SpillError
 from ..modules import Config, MapBase, Spill, record_error
 from ..spill import spill_label
-from ..tof.settings import load_detector
+from ..tof.daq import board_lists, is_number
+from ..tof.maus_digits import MausDigits, trigger_boards
+from ..tof.settings import load_detector, uses_maus
 
 DETECTORS = ("tof0", "tof1", "tof2")
 #: At most this many messages per spill; a broken crate would otherwise flood the errors.
 MAX_MESSAGES = 20
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class MapPyTOFDigits(MapBase):
@@ -39,6 +43,7 @@ class MapPyTOFDigits(MapBase):
     def birth(self, config: Config) -> None:
         detector = load_detector(config)
         self.source = detector.cabling.source
+        self.maus = MausDigits(detector.cabling) if uses_maus(config) else None
         # One plain dict per station, TDC key -> (plane, slab, pmt, tof_key, adc_key): a hit of
         # a tof1 channel found in daq_data.tof0 is as wrong as an unknown one.
         self.lookup: list[dict[str, tuple]] = [{} for _ in DETECTORS]
@@ -71,13 +76,12 @@ class MapPyTOFDigits(MapBase):
             stations.append(triggers)
         n_trig = max(len(t) for t in stations)
         messages: list[str] = []
-        digits = []
-        for s, triggers in enumerate(stations):
-            try:
-                station = self._fast(s, triggers)
-            except (AttributeError, KeyError, TypeError):
-                station = [self._checked(s, i, t, messages) for i, t in enumerate(triggers)]
-            digits.append(station + [[] for _ in range(n_trig - len(triggers))])
+        if self.maus is not None:
+            digits = self._maus(self.maus, daq, stations, n_trig, messages)
+        else:
+            digits = [self._simple(s, triggers, messages)
+                      + [[] for _ in range(n_trig - len(triggers))]
+                      for s, triggers in enumerate(stations)]
         d0, d1, d2 = digits
         tof_events = [{"tof_digits": {"tof0": a, "tof1": b, "tof2": c}} for a, b, c in zip(d0, d1, d2)]
         old = spill.get("recon_events")
@@ -97,6 +101,25 @@ class MapPyTOFDigits(MapBase):
                 record_error(spill, self.module_name(),
                              f"{label}: ... and {len(messages) - MAX_MESSAGES} more bad hits dropped")
         return spill
+
+    def _simple(self, s: int, triggers: list, messages: list[str]) -> list[list[dict]]:
+        """Station ``s``'s digits of every trigger: the fast path, or the careful one."""
+        try:
+            return self._fast(s, triggers)
+        except (AttributeError, KeyError, TypeError):
+            return [self._checked(s, i, t, messages) for i, t in enumerate(triggers)]
+
+    @staticmethod
+    def _maus(maus: MausDigits, daq: dict, stations: list[list], n_trig: int,
+              messages: list[str]) -> list[list[list[dict]]]:
+        """Every station's digits, made as MAUS makes them (module docstring)."""
+        triggers, requests, present = trigger_boards(daq, n_trig)
+        if not present and any(map(any, stations)):
+            messages.append("daq_data has no trigger and trigger_request lists, whose times "
+                            "MAUS's digits need (tof_reconstruction = 'maus'): no digits")
+        return [[maus.station(s, i, station[i] if i < len(station) else None,
+                              triggers[i], requests[i], messages)
+                 for i in range(n_trig)] for s, station in enumerate(stations)]
 
     def _fast(self, s: int, triggers: list) -> list[list[dict]]:
         """Digits of every trigger of station ``s``, for well-formed data only: any surprise
@@ -132,26 +155,18 @@ class MapPyTOFDigits(MapBase):
     def _checked(self, s: int, i: int, trigger: Any, messages: list[str]) -> list[dict]:
         """The slow, careful path: drops and reports bad hits, tolerates missing fields."""
         where = f"daq_data.tof{s}[{i}]"
-        if trigger is None:
-            return []
-        if not isinstance(trigger, dict):
-            messages.append(f"{where} is {type(trigger).__name__}, expected an object")
-            return []
-        tdcs, adcs = trigger.get("V1290") or [], trigger.get("V1724") or []
-        for name, hits in (("V1290", tdcs), ("V1724", adcs)):
-            if not isinstance(hits, list):
-                messages.append(f"{where}.{name} is {type(hits).__name__}, expected a list")
+        tdcs, adcs = board_lists(trigger, where, messages)
         adc: dict[str, dict] = {}
-        for k, a in enumerate(adcs if isinstance(adcs, list) else []):
+        for k, a in enumerate(adcs):
             if not isinstance(a, dict) or not isinstance(a.get("channel_key"), str):
                 messages.append(f"{where}.V1724[{k}] has no channel_key")
-            elif not _is_number(a.get("charge_mm")):
+            elif not is_number(a.get("charge_mm")):
                 messages.append(f"{where}.V1724[{k}].charge_mm is {a.get('charge_mm')!r}, expected a number")
             else:
                 adc[a["channel_key"]] = a
         digits = []
         lookup = self.lookup[s]
-        for k, h in enumerate(tdcs if isinstance(tdcs, list) else []):
+        for k, h in enumerate(tdcs):
             hw = f"{where}.V1290[{k}]"
             key = h.get("channel_key") if isinstance(h, dict) else None
             c = lookup.get(key) if isinstance(key, str) else None
@@ -160,7 +175,7 @@ class MapPyTOFDigits(MapBase):
                                 f"the cabling map {self.source}")
                 continue
             lead = h.get("leading_time")
-            if not _is_number(lead):
+            if not is_number(lead):
                 messages.append(f"{hw}.leading_time is {lead!r}, expected a number")
                 continue
             a = adc.get(c[4]) or {}

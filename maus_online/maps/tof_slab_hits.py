@@ -10,13 +10,19 @@ crossing at ``a`` mm from the centre, ``t0 = t + (L/2 + a)/v`` and ``t1 = t + (L
 the slab time is ``(t0 + t1)/2 - L/(2v)`` and the position ``a = (t0 - t1) v / 2``. When a
 PMT fired more than once in a trigger, its first digit is used. The trigger jitter is still in
 the times; it cancels in every time difference.
+
+With ``tof_reconstruction = "maus"`` the slab hits are MAUS's (:mod:`maus_online.tof.maus_hits`):
+raw times against each digit's ``trigger_request_leading_time``, no calibration and no
+position (MAUS calibrates in the space points), the earliest digit of a PMT, MAUS's charge
+product.
 """
 from __future__ import annotations
 
 from ..modules import Config, MapBase, Spill
 from ..tof.keys import tof_channel_key
 from ..tof.recon import malformed, tof_stages
-from ..tof.settings import load_detector
+from ..tof.maus_hits import maus_slab_hits
+from ..tof.settings import load_detector, uses_maus
 
 DETECTORS = ("tof0", "tof1", "tof2")
 TDC_COUNT = 0.025  # ns per V1290 count
@@ -27,6 +33,7 @@ class MapPyTOFSlabHits(MapBase):
 
     def birth(self, config: Config) -> None:
         detector = load_detector(config)
+        self.maus = uses_maus(config)
         self.delay = {key: c.delay for key, c in detector.calibration.channels.items()}
         # PMT 0 key -> (PMT 1 key of the same slab, slab hit template): the pairing is then one
         # dict look-up per digit, and a template copy is cheaper than a 12-key literal.
@@ -44,9 +51,13 @@ class MapPyTOFSlabHits(MapBase):
     def process(self, spill: Spill) -> Spill:
         for i, _, tof_event, digits in tof_stages(spill, "tof_digits"):
             try:
-                tof_event["tof_slab_hits"] = {det: self._station(s, digits.get(det) or [])
-                                              for s, det in enumerate(DETECTORS)}
-            except (KeyError, TypeError, IndexError, AttributeError) as exc:
+                if self.maus:
+                    hits = {det: maus_slab_hits(digits.get(det) or ()) for det in DETECTORS}
+                else:
+                    hits = {det: self._station(s, digits.get(det) or [])
+                            for s, det in enumerate(DETECTORS)}
+                tof_event["tof_slab_hits"] = hits
+            except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
                 raise malformed(spill, i, "tof_digits", exc) from None
         return spill
 

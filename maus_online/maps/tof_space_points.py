@@ -7,13 +7,19 @@ whose time agrees within ``tof_space_point_window`` ns. A space point's time is 
 the two slab times, ``dt`` their difference (x - y), ``x``/``y`` the slab centres; charge and
 charge_product are the sums of the two slab hits' (as in MAUS). Spills without
 ``recon_events`` (and marker spills) pass untouched.
+
+With ``tof_reconstruction = "maus"`` the space points are MAUS's
+(:mod:`maus_online.tof.maus_hits`): the trigger pixel found in ``TOF_trigger_station`` within
+``TOF_findTriggerPixelCut``, every PMT time corrected with MAUS's calibration
+(``tof_calibration_files``: T0, time walk, trigger delays), and x-y pairs kept within
+``TOF_makeSpacePointCut``; the slab hits gain their calibrated ``time``.
 """
 from __future__ import annotations
 
 from ..modules import Config, MapBase, Spill
 from ..tof.keys import pixel_key
 from ..tof.recon import malformed, tof_stages
-from ..tof.settings import load_detector
+from ..tof.settings import load_detector, maus_space_points, uses_maus
 
 DETECTORS = ("tof0", "tof1", "tof2")
 
@@ -23,7 +29,9 @@ class MapPyTOFSpacePoints(MapBase):
 
     def birth(self, config: Config) -> None:
         self.window = config["tof_space_point_window"]
-        stations = load_detector(config).geometry.stations
+        detector = load_detector(config)
+        self.maus = maus_space_points(config, detector) if uses_maus(config) else None
+        stations = detector.geometry.stations
         # One template per pixel (station, slabX, slabY) holding what depends on the pixel only:
         # copying it beats a 12-key literal and formatting the pixel key for every point.
         self.templates = [[[{"station": s.number, "slabX": kx, "slabY": ky,
@@ -34,11 +42,19 @@ class MapPyTOFSpacePoints(MapBase):
                           for s in stations]
 
     def process(self, spill: Spill) -> Spill:
+        # MAUS opens its trigger-pixel cut for simulated spills, whose times are absolute.
+        simulated = bool(spill.get("mc_events"))
         for i, _, tof_event, slab_hits in tof_stages(spill, "tof_slab_hits"):
             try:
-                tof_event["tof_space_points"] = {det: self._station(s, slab_hits.get(det) or ())
-                                                 for s, det in enumerate(DETECTORS)}
-            except (KeyError, TypeError, IndexError, AttributeError) as exc:
+                if self.maus is not None:
+                    points = self.maus.event([slab_hits.get(det) or () for det in DETECTORS],
+                                             simulated)
+                    tof_event["tof_space_points"] = dict(zip(DETECTORS, points))
+                else:
+                    tof_event["tof_space_points"] = {
+                        det: self._station(s, slab_hits.get(det) or ())
+                        for s, det in enumerate(DETECTORS)}
+            except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
                 raise malformed(spill, i, "tof_slab_hits", exc) from None
         return spill
 

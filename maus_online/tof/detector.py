@@ -1,7 +1,8 @@
 """The TOF detector description: geometry, cabling and calibration, loaded from conf/ JSON.
 
 Consumes ``conf/tof_geometry.json``, ``conf/tof_cabling.json`` and ``conf/tof_calibration.json``
-(or any file given by path); produces small frozen objects (:class:`Geometry`,
+(or any file given by path; the cabling may also be MAUS's text ``TOFChannelMap.txt``,
+:mod:`.maus_formats`); produces small frozen objects (:class:`Geometry`,
 :class:`Cabling`, :class:`Calibration`). Each file is parsed once per resolved path and
 shared, which is why the objects are immutable. A bad file raises
 :class:`~maus_online.errors.ConfigurationError` naming the file and the field.
@@ -19,7 +20,8 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..resources import conf_path
-from .keys import parse_daq_channel_key, parse_tof_channel_key
+from .keys import parse_daq_channel_key, parse_tof_channel_key, tof_channel_key
+from .maus_formats import is_json, parse_cabling
 from .particles import expected_time_of_flight
 
 __all__ = [
@@ -139,13 +141,20 @@ def _resolve(name: str | Path) -> str:
     return str(conf_path(str(name)).resolve())
 
 
-def _read_json(path: str, what: str) -> dict[str, Any]:
+def _read_text(path: str, what: str) -> str:
     try:
-        with open(path, "rb") as handle:
-            document = json.load(handle)
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
     except FileNotFoundError:
         raise ConfigurationError(f"{what} file {path} does not exist") from None
     except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{what} file {path} cannot be read: {exc}") from None
+
+
+def _read_json(path: str, what: str, text: str | None = None) -> dict[str, Any]:
+    try:
+        document = json.loads(_read_text(path, what) if text is None else text)
+    except ValueError as exc:
         raise ConfigurationError(f"{what} file {path} cannot be read: {exc}") from None
     if not isinstance(document, dict):
         raise ConfigurationError(f"{what} file {path}: expected a JSON object at the top")
@@ -199,13 +208,33 @@ def _load_geometry(path: str) -> Geometry:
 
 
 def load_cabling(name: str | Path) -> Cabling:
-    """The cabling map in ``name``; parsed once per path."""
+    """The cabling map in ``name``: this project's JSON or MAUS's text (``TOFChannelMap.txt``),
+    told apart by the content; parsed once per path."""
     return _load_cabling(_resolve(name))
 
 
 @functools.lru_cache(maxsize=16)
 def _load_cabling(path: str) -> Cabling:
-    doc = _read_json(path, "TOF cabling")
+    text = _read_text(path, "TOF cabling")
+    if is_json(text):
+        channels = _json_channels(_read_json(path, "TOF cabling", text), path)
+    else:
+        channels = [Channel(r.station, r.plane, r.slab, r.pmt, r.detector,
+                            tof_channel_key(r.station, r.plane, r.slab, r.pmt), r.tdc_key,
+                            r.adc_key) for r in parse_cabling(text, path)]
+    lookups = []
+    for attr in ("tof_key", "tdc_key", "adc_key"):
+        table: dict[str, Channel] = {}
+        for c in channels:
+            key = getattr(c, attr)
+            if key in table:
+                raise ConfigurationError(f"{path}: {attr} {key!r} is cabled twice")
+            table[key] = c
+        lookups.append(MappingProxyType(table))
+    return Cabling(tuple(channels), *lookups, path)
+
+
+def _json_channels(doc: dict[str, Any], path: str) -> list[Channel]:
     channels = []
     for n, entry in enumerate(_get(doc, "channels", list, path)):
         where = f"{path}: channels[{n}]"
@@ -218,13 +247,7 @@ def _load_cabling(path: str) -> Cabling:
         except ValueError as exc:
             raise ConfigurationError(f"{where}: {exc}") from None
         channels.append(Channel(station, plane, slab, pmt, detector, *keys))
-    lookups = []
-    for attr in ("tof_key", "tdc_key", "adc_key"):
-        table = {getattr(c, attr): c for c in channels}
-        if len(table) != len(channels):
-            raise ConfigurationError(f"{path}: the same {attr} is cabled twice")
-        lookups.append(MappingProxyType(table))
-    return Cabling(tuple(channels), *lookups, path)
+    return channels
 
 
 def load_calibration(name: str | Path) -> Calibration:
