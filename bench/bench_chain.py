@@ -21,11 +21,7 @@ import orjson
 from maus_online.maps import MODULES
 from maus_online.modules import MapPyGroup, apply_map
 from maus_online.configuration import default_configuration
-
-
-def skeleton(n: int) -> dict:
-    return {"maus_event_type": "Spill", "daq_event_type": "physics_event", "run_number": 1,
-            "spill_number": n, "errors": {}}
+from maus_online.spill import skeleton
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     config = default_configuration({"particles_per_spill": args.particles})
     group = MapPyGroup(*(cls() for cls in MODULES))
     group.birth(config)
-    group.process(skeleton(0))  # warm-up: first-call costs are not what we measure
+    group.process(skeleton(1, 0))  # warm-up: first-call costs are not what we measure
 
     # Pass 1: the chain as a dataflow runs it, plus orjson encoding of each output spill.
     # Freeing a spill's ~60,000 objects is timed on its own: it is the caller's cost, not a map's.
@@ -49,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes, errors = [], 0
     for n in range(1, args.spills + 1):
         t0 = time.perf_counter()
-        spill = group.process(skeleton(n))
+        spill = group.process(skeleton(1, n))
         t1 = time.perf_counter()
         body = orjson.dumps(spill)
         t2 = time.perf_counter()
@@ -65,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     # Pass 2: the same spills, each member timed on its own.
     per_map = {m.module_name(): 0.0 for m in group.maps}
     for n in range(1, args.spills + 1):
-        spill = skeleton(n)
+        spill = skeleton(1, n)
         for member in group.maps:
             t0 = time.perf_counter()
             spill = apply_map(member, spill)

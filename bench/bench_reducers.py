@@ -33,6 +33,7 @@ from maus_online.configuration import default_configuration  # noqa: E402
 from maus_online.maps import MODULES  # noqa: E402
 from maus_online.modules import MapPyGroup  # noqa: E402
 from maus_online.registry import build_default_registry  # noqa: E402
+from maus_online.spill import skeleton  # noqa: E402
 from maus_online.tuning import tune_garbage_collector  # noqa: E402
 from maus_online import codec  # noqa: E402
 from reducers.drawing import plot_json  # noqa: E402
@@ -52,11 +53,6 @@ def touch(spill: dict) -> int:
         by_station = map(dict.values, map(itemgetter(name), tof_events))
         read += len(list(map(station, chain.from_iterable(chain.from_iterable(by_station)))))
     return read + sum(map(len, map(itemgetter("time_of_flight"), tof_events)))
-
-
-def skeleton(n: int, kind: str = "physics_event") -> dict:
-    return {"maus_event_type": "Spill", "daq_event_type": kind, "run_number": 1,
-            "spill_number": n, "errors": {}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         fillers[name].birth_fill(config)
         mergers[name].birth(config)
-        mergers[name].process(skeleton(0, "start_of_run"))
+        mergers[name].process(skeleton(1, 0, "start_of_run"))
     maps = MapPyGroup(*(cls() for cls in MODULES))
     maps.birth(config)
-    maps.process(skeleton(0))  # warm-up: first-call costs are not what we measure
+    maps.process(skeleton(1, 0))  # warm-up: first-call costs are not what we measure
 
     fill_fresh = dict.fromkeys(names, 0.0)
     fill_warm = dict.fromkeys(names, 0.0)
@@ -91,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     size = dict.fromkeys(names, 0)
     errors = 0
     for n in range(1, args.spills + 1):
-        spill = maps.process(skeleton(n))
+        spill = maps.process(skeleton(1, n))
         stored = {}
         for name, filler in fillers.items():
             t0 = time.perf_counter()
@@ -100,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             stored[name] = filler.fill_partial(spill)
             fill_fresh[name] += t1 - t0
             fill_warm[name] += time.perf_counter() - t1
-        body = codec.dumps({**skeleton(n), "partials": stored})
+        body = codec.dumps({**skeleton(1, n), "partials": stored})
         for name in names:
             size[name] += len(codec.dumps(stored[name]))
         for name, merger in mergers.items():
@@ -112,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     # The floor: as many fresh spills again, only read.
     floor_s = 0.0
     for n in range(1, args.spills + 1):
-        spill = maps.process(skeleton(n))
+        spill = maps.process(skeleton(1, n))
         t0 = time.perf_counter()
         objects = touch(spill)
         floor_s += time.perf_counter() - t0

@@ -23,6 +23,7 @@ import atexit
 import base64
 import logging
 import os
+import queue
 import signal
 import struct
 import subprocess
@@ -89,10 +90,10 @@ class Drawing:
         return self.state in (DONE, SKIPPED, FAILED)
 
 
-def write_frame(stream: IO[bytes], document: Any) -> None:
+def frame(document: Any) -> bytes:
+    """``document`` as one frame: its JSON's length, then the JSON."""
     body = orjson.dumps(document)
-    stream.write(_HEADER.pack(len(body)) + body)
-    stream.flush()
+    return _HEADER.pack(len(body)) + body
 
 
 def read_frame(stream: IO[bytes]) -> Any | None:
@@ -117,6 +118,9 @@ class DrawingService:
         self._current: Drawing | None = None
         self._child: subprocess.Popen | None = None
         self._child_path: tuple[str, ...] = ()
+        #: Frames for the child, written by a thread of their own: a busy (niced) child never
+        #: blocks the merge on a full pipe.
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._next_id = 0
 
     def submit(self, owner: str, run: Any, request: dict[str, Any],
@@ -134,6 +138,11 @@ class DrawingService:
             self._start_next()
             self._lock.notify_all()
         return drawing
+
+    def has_waiting(self, owner: str) -> bool:
+        """Whether a refresh of ``owner`` is waiting for the child (drawing is behind)."""
+        with self._lock:
+            return any(d.owner == owner for d in self._waiting)
 
     def pin(self, drawing: Drawing) -> None:
         """Make sure ``drawing`` is drawn, even if a newer refresh arrives (the end of a run)."""
@@ -159,8 +168,14 @@ class DrawingService:
                 self._fail(drawing, "the drawing process was stopped")
             self._waiting.clear()
             self._current = None
+            if child is not None:
+                self._outbox.put(None)
         if child is not None:
-            _stop(child)
+            try:
+                child.wait(timeout=10)  # it ends at the end of its input
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
     # --- Inside the lock ------------------------------------------------------------------
 
@@ -171,17 +186,16 @@ class DrawingService:
         if self._child is not None and self._child_path != tuple(sys.path):
             # This process can import more than when the child started (a plug-in put on
             # the path): a new child finds the same modules as the reducers here.
-            old, self._child = self._child, None
-            threading.Thread(target=_stop, args=(old,), daemon=True).start()
+            self._child = None
+            self._outbox.put(None)  # its writer closes its input: it ends
         try:
             child = self._child or self._start_child()
-            self._next_id += 1
-            write_frame(child.stdin, {"id": self._next_id, **drawing.request})
         except OSError as exc:
-            self._fail(drawing, f"cannot reach the drawing process: {exc}")
-            self._child = None
+            self._fail(drawing, f"cannot start the drawing process: {exc}")
             self._start_next()
             return
+        self._next_id += 1
+        self._outbox.put(frame({"id": self._next_id, **drawing.request}))
         drawing.state, self._current = DRAWING, drawing
 
     def _start_child(self) -> subprocess.Popen:
@@ -190,9 +204,11 @@ class DrawingService:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         child = subprocess.Popen([sys.executable, "-m", "reducers.drawing"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        self._child = child
+        self._child, self._outbox = child, queue.SimpleQueue()
         threading.Thread(target=self._read_replies, args=(child,), name="maus-drawing-replies",
                          daemon=True).start()
+        threading.Thread(target=_write_requests, args=(child, self._outbox),
+                         name="maus-drawing-requests", daemon=True).start()
         return child
 
     def _fail(self, drawing: Drawing, reason: str) -> None:
@@ -224,13 +240,19 @@ class DrawingService:
                 self._lock.notify_all()
 
 
-def _stop(child: subprocess.Popen) -> None:
+def _write_requests(child: subprocess.Popen, outbox: queue.SimpleQueue) -> None:
+    """Write each frame of ``outbox`` to the child until None, then close its input (the
+    child ends at the end of its input). A child that died is the reader thread's business."""
+    while (data := outbox.get()) is not None:
+        try:
+            child.stdin.write(data)
+            child.stdin.flush()
+        except OSError:
+            break
     try:
-        child.stdin.close()  # the child ends at the end of its input
-        child.wait(timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        child.kill()
-        child.wait()
+        child.stdin.close()
+    except OSError:
+        pass
 
 
 _service: DrawingService | None = None
@@ -277,7 +299,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
                     images[data["tag"]] = base64.b64encode(image).decode("ascii")
                 except Exception as exc:  # noqa: BLE001 - one bad plot must not hide the others
                     errors[data["tag"]] = f"{type(exc).__name__}: {exc}"
-        write_frame(replies, {"id": request["id"], "images": images, "errors": errors})
+        replies.write(frame({"id": request["id"], "images": images, "errors": errors}))
+        replies.flush()
 
 
 def main() -> None:

@@ -25,13 +25,9 @@ from maus_online.modules import MapPyGroup, OutputBase, ReduceBase, Spill, apply
 from maus_online.registry import build_default_registry
 from maus_online.specification import (build_transform, parse_specification,
                                        resolve_import_paths)
-from maus_online.spill import END_OF_RUN, PHYSICS_EVENT, START_OF_RUN
+from maus_online.spill import END_OF_RUN, START_OF_RUN, skeleton
 
-
-def skeleton(run: int = 1, spill: int = 1, kind: str = PHYSICS_EVENT) -> Spill:
-    """A spill with no events, as InputPySpillGenerator emits it."""
-    return {"maus_event_type": "Spill", "daq_event_type": kind, "run_number": run,
-            "spill_number": spill, "errors": {}}
+__all__ = ["ReducerHarness", "reconstructed_spills", "skeleton"]
 
 
 class _DocumentsOutput(OutputBase):

@@ -59,9 +59,6 @@ from .plotting import (BinIndex, Mark, Plot, empty_note, integer_axis, per_bin, 
                        regular_axis)
 from .style import run_label
 
-DRAWING_MODES = ("process", "inline")
-
-
 @dataclass
 class _Refresh:
     """One refresh: the numbers its documents carry, and the drawing of its plots (one drawing
@@ -99,6 +96,10 @@ class ReducePyHistogram(ReduceBase):
         self._views: dict[str, Any] = {}
         self._pending: deque[_Refresh] = deque()
         self._last: _Refresh | None = None
+        #: A refresh fell due while the drawing process was behind: the latest state is
+        #: snapshot once it is free.
+        self._owed = False
+        self._last_spill_number: Any = None
 
     # --- Hooks for subclasses ------------------------------------------------------------
 
@@ -168,7 +169,7 @@ class ReducePyHistogram(ReduceBase):
             self.book()
         self.run_number, self.spills_seen = None, 0
         self._pending.clear()
-        self._last = None
+        self._last, self._owed, self._last_spill_number = None, False, None
 
     def process(self, spill: Spill) -> list[dict[str, Any]]:
         """Add a physics spill; return the image documents drawn now (``inline`` drawing)."""
@@ -177,6 +178,7 @@ class ReducePyHistogram(ReduceBase):
         kind = spill.get("daq_event_type")
         if kind == PHYSICS_EVENT and self._take(spill):
             self.spills_seen += 1
+            self._last_spill_number = spill.get("spill_number")
             if self.spills_seen % self.refresh_rate == 0:
                 return self._refresh(spill, final=False)
         elif kind == END_OF_RUN:
@@ -184,7 +186,11 @@ class ReducePyHistogram(ReduceBase):
         return []
 
     def collect(self, wait: bool = False) -> Collected:
-        """Documents of the refreshes drawn since the last call, in refresh order."""
+        """Documents of the refreshes drawn since the last call, in refresh order; a refresh
+        owed while the drawing process was behind is snapshot now, if it is free."""
+        if self._owed and not drawing_service().has_waiting(self.module_name()):
+            self._owed = False
+            self._pending.append(self._snapshot(self._last_spill_number, final=False))
         collected = Collected()
         while self._pending:
             refresh = self._pending[0]
@@ -229,9 +235,27 @@ class ReducePyHistogram(ReduceBase):
         return True
 
     def _refresh(self, spill: Spill, final: bool) -> list[dict[str, Any]]:
-        """Snapshot the plots for drawing; inline, draw them now and return the documents."""
+        """A refresh is due at ``spill``: snapshot the plots for the drawing process (inline:
+        draw them now and return the documents)."""
+        if self.drawing_mode == "process":
+            if not final and drawing_service().has_waiting(self.module_name()):
+                # The drawing process is behind: a snapshot now would only be replaced.
+                # The latest state is drawn once it is free (collect); the end is always drawn.
+                self._owed = True
+                return []
+            self._owed = False
+            self._pending.append(self._snapshot(spill.get("spill_number"), final))
+            return []
+        self._pending.append(self._snapshot(spill.get("spill_number"), final))
+        collected = self.collect()
+        for error in collected.errors:
+            record_error(spill, self.module_name(), error)
+        return collected.documents
+
+    def _snapshot(self, spill_number: Any, final: bool) -> _Refresh:
+        """The refresh of the histograms as they are now, stamped with ``spill_number``."""
         self.refreshes += 1
-        stamp = {"run_number": self.run_number, "spill_number": spill.get("spill_number"),
+        stamp = {"run_number": self.run_number, "spill_number": spill_number,
                  "spills_seen": self.spills_seen, "time": utc_now(),
                  "suffix": f"_{self.refreshes:06d}" if self.auto_number else ""}
         last = self._last
@@ -245,13 +269,7 @@ class ReducePyHistogram(ReduceBase):
         else:
             refresh = _Refresh(stamp, self._draw(final))
         self._last = refresh
-        self._pending.append(refresh)
-        if self.drawing_mode == "process":
-            return []
-        collected = self.collect()
-        for error in collected.errors:
-            record_error(spill, self.module_name(), error)
-        return collected.documents
+        return refresh
 
     def _draw(self, final: bool) -> Drawing:
         plots = self.plots()
@@ -296,4 +314,4 @@ def missing_partial(name: str) -> str:
             f"spill side (name {name} in the reducers of the input-transform's configuration)")
 
 
-__all__ = ["DRAWING_MODES", "DrawingService", "ReducePyHistogram", "missing_partial"]
+__all__ = ["DrawingService", "ReducePyHistogram", "missing_partial"]

@@ -29,11 +29,16 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 
 PLUGIN_MODULE = '''
-"""Maps that exist only to exercise failure handling on the workers."""
+"""Modules that exist only to exercise failure handling on the workers and in drawing."""
+import os
 import threading
 import time
 
+import boost_histogram as bh
+
 from maus_online.modules import MapBase
+from reducers.matplotlib_histogram import ReducePyMatplotlibHistogram
+from reducers.plotting import Plot
 
 
 class MapPySlowDown(MapBase):
@@ -86,6 +91,45 @@ class MapPyTagged(MapBase):
         if spill.get("daq_event_type") == "physics_event":
             spill["plugin_tag"] = self.tag
         return spill
+
+
+class ReducePyGatedDraw(ReducePyMatplotlibHistogram):
+    """Draws its one plot only once its gate file exists, or ends the drawing process when
+    told: a test holds the drawing process busy, or kills it, without timing anything."""
+
+    spill_fields = ()
+    config_keys = {
+        "test_draw_gate": {"type": "str", "default": "",
+                           "help": "File whose existence lets ReducePyGatedDraw draw."},
+        "test_draw_crash": {"type": "bool", "default": False,
+                            "help": "ReducePyGatedDraw ends the drawing process instead."},
+    }
+
+    def configure(self, config):
+        self.gate, self.crash = config["test_draw_gate"], config["test_draw_crash"]
+
+    def book(self):
+        self.count = bh.Histogram(bh.axis.Integer(0, 3), storage=bh.storage.Int64())
+
+    def histograms(self):
+        return {"count": self.count}
+
+    def fill(self, spill):
+        self.count.fill([1])
+
+    def plots(self):
+        return [Plot("gated", "Gated", "A plot drawn when the test says.", ("test",),
+                     {"Spills": self.count})]
+
+    def render(self, plot, label):
+        if self.crash:
+            os._exit(3)
+        deadline = time.monotonic() + 60
+        while self.gate and not os.path.exists(self.gate):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the test never opened the gate")
+            time.sleep(0.01)
+        return f"PNG of {label}".encode()
 '''
 
 
@@ -99,7 +143,7 @@ def write_plugin(directory: Path) -> Path:
     (info / "entry_points.txt").write_text("[maus_online.modules]\n" + "".join(
         f"{name} = maus_test_plugin:{name}\n"
         for name in ("MapPySlowDown", "MapPyRaiseUnpicklable", "MapPyBirthFails",
-                     "MapPyTagged")))
+                     "MapPyTagged", "ReducePyGatedDraw")))
     return directory
 
 

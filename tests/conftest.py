@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from maus_online.spill import skeleton  # noqa: F401 - the tests' spill skeletons
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Fixtures that start real servers and workers, available to every test module.
@@ -38,8 +40,3 @@ def make_config(**overrides) -> dict:
 
     return default_configuration(overrides)
 
-
-def skeleton(run: int = 1, spill: int = 1, kind: str = "physics_event") -> dict:
-    """A spill with no events, as InputPySpillGenerator emits it."""
-    return {"maus_event_type": "Spill", "daq_event_type": kind, "run_number": run,
-            "spill_number": spill, "errors": {}}

@@ -6,6 +6,7 @@ import pytest
 from maus_online.dataflows import MergeOutput, RunStatistics
 from maus_online.modules import OutputBase, ReduceBase
 from tests.conftest import skeleton
+from tests.list_modules import OutputPyList
 
 
 class ReducePyJournal(ReduceBase):
@@ -33,18 +34,6 @@ class ReducePyFragile(ReduceBase):
         if spill.get("spill_number") == 2:
             raise ZeroDivisionError("empty histogram")
         return []
-
-
-class OutputPyList(OutputBase):
-    def __init__(self):
-        self.saved = []
-        self.births = 0
-
-    def birth(self, config):
-        self.births += 1
-
-    def save(self, document):
-        self.saved.append(document)
 
 
 class OutputPyBroken(OutputBase):

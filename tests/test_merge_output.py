@@ -12,17 +12,9 @@ from maus_online.dataflows.merge_output import StoreReader
 from maus_online.doc_store import ConsumerState, Retrying, StoredSpill, StreamState
 from maus_online.doc_store.memory import MemoryDocumentStore
 from maus_online.errors import DocumentStoreError
-from maus_online.modules import OutputBase
 from reducers.count_spills import ReducePyCountSpills
 from tests.conftest import make_config, skeleton
-
-
-class OutputPyList(OutputBase):
-    def __init__(self):
-        self.saved = []
-
-    def save(self, document):
-        self.saved.append(document)
+from tests.list_modules import OutputPyList
 
 
 def fill(store, runs, finished=True):

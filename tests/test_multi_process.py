@@ -16,24 +16,8 @@ from maus_online.dataflows import (Completed, InProcessExecutor, ProgressDisplay
 from maus_online.dataflows.multi_process import run_multi_process
 from maus_online.doc_store.memory import MemoryDocumentStore
 from maus_online.errors import ExecutorError
-from maus_online.modules import InputBase, OutputBase
 from tests.conftest import make_config, skeleton
-
-
-class InputPyList(InputBase):
-    def __init__(self, spills):
-        self.spills = spills
-
-    def emitter(self):
-        yield from self.spills
-
-
-class OutputPyList(OutputBase):
-    def __init__(self):
-        self.saved = []
-
-    def save(self, document):
-        self.saved.append(document)
+from tests.list_modules import InputPyList, OutputPyList
 
 
 class InProcessExecutorFailing(InProcessExecutor):
@@ -43,7 +27,7 @@ class InProcessExecutorFailing(InProcessExecutor):
 
     def complete(self, ticket, seq, spill):
         if spill["spill_number"] == self.fail_spill:
-            return Completed(ticket, "failed: worker exploded", self.NAME)
+            return Completed(ticket, seq, "failed: worker exploded", self.NAME)
         return super().complete(ticket, seq, spill)
 
 
@@ -91,8 +75,20 @@ def test_back_pressure_bounds_the_spills_in_flight(registry):
     spills = [skeleton(1, n) for n in range(1, 30)]
     _, executor, _ = run(spills, registry, max_spills_in_flight=3)
     assert executor.most_in_flight == 3
-    _, executor, _ = run(spills, registry)  # 0: twice the workers' concurrency
+    _, executor, _ = run(spills, registry, spills_per_task=1)  # 0: twice the concurrency
     assert executor.most_in_flight == 4
+    _, executor, _ = run(spills, registry)  # ... times spills_per_task (4)
+    assert executor.most_in_flight == 16
+
+
+def test_a_backlog_travels_in_batches_and_a_free_worker_gets_a_spill_at_once(registry):
+    spills = [skeleton(1, n) for n in range(1, 30)]
+    saved, executor, _ = run(spills, registry)
+    assert executor.batch_sizes[:2] == [1, 1]  # the first spills find both workers free
+    assert max(executor.batch_sizes) == 4 and sum(executor.batch_sizes) == 29
+    assert spill_order(saved)[1:-1] == [(1, n, "physics_event") for n in range(1, 30)]
+    _, executor, _ = run(spills, registry, spills_per_task=1)
+    assert set(executor.batch_sizes) == {1}
 
 
 def test_workers_are_re_born_at_each_run_after_the_old_run_is_merged(registry):

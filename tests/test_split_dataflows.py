@@ -152,3 +152,35 @@ def test_an_in_memory_store_cannot_be_shared_with_workers(go_command, tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "doc_store_class memory lives inside one process" in result.stderr
+
+
+def test_every_dataflow_gives_the_same_bins_and_two_merge_outputs_each_reduce_every_spill(
+        start_workers, queue, worker_env, tmp_path):
+    # The fill parts run in go.py (single thread) or on the workers (the others); the sums of
+    # the partials are exact, so every sidecar holds the same numbers, whoever filled them.
+    (worker,) = start_workers(1, concurrency=2)
+    common = [*COMMON, "--spill_count", "15", "--refresh_rate", "4"]
+    single = run_go(queue, worker_env, tmp_path, *common, "--image_directory", "single")
+    multi = run_go(queue, worker_env, tmp_path, *common, "--type_of_dataflow", "multi_process",
+                   *sqlite_store(tmp_path / "multi"), "--image_directory", "multi")
+    assert single.returncode == 0 and multi.returncode == 0, single.stderr + multi.stderr
+    store = sqlite_store(tmp_path / "split")
+    consumer = [*store, "--type_of_dataflow", "multi_process_merge_output", "--refresh_rate", "4"]
+    with store_of(store) as opened, \
+            background(queue, worker_env, tmp_path, *consumer, "--merge_output_consumer", "a",
+                       "--image_directory", "split_a") as first, \
+            background(queue, worker_env, tmp_path, *consumer, "--merge_output_consumer", "b",
+                       "--image_directory", "split_b") as second:
+        wait_until(lambda: set(opened.consumers()) == {"a", "b"}, "both consumers registered")
+        produced = run_go(queue, worker_env, tmp_path, *common, *store,
+                          "--type_of_dataflow", "multi_process_input_transform")
+        assert produced.returncode == 0, produced.stderr + worker.log()
+        for process in (first, second):
+            process.wait(timeout=GO_TIMEOUT)
+            stdout, stderr = process.communicate()
+            assert process.returncode == 0, stderr
+            assert "spills done:      17 (15 physics, 2 run markers)" in stdout
+    reference = sidecars(tmp_path / "single")
+    assert len(reference) == 20 and {seen for seen, _ in reference.values()} == {15}
+    for directory in ("multi", "split_a", "split_b"):
+        assert sidecars(tmp_path / directory) == reference, directory

@@ -184,8 +184,9 @@ def test_an_unpicklable_exception_brings_its_traceback_to_go(start_workers, queu
 def test_a_task_for_another_configuration_is_refused(start_workers, celery_app, queue):
     start_workers(1, concurrency=1)
     result = celery_app.send_task("maus_online.execute_transform", queue=queue, kwargs={
-        "spill": {"maus_event_type": "Spill", "daq_event_type": "physics_event",
-                  "run_number": 1, "spill_number": 1}, "config_id": "never-born"})
+        "batch": [{"seq": 1, "spill": {"maus_event_type": "Spill",
+                                       "daq_event_type": "physics_event", "run_number": 1,
+                                       "spill_number": 1}}], "config_id": "never-born"})
     value = result.get(timeout=30)
     assert value["status"] == "refused"
     assert "never-born" in value["error"]["message"]

@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,12 +47,24 @@ NOT_BROADCAST = ("broker_url", "result_backend")
 
 @dataclass
 class _Task:
-    """A submitted spill: its Celery result, its input key in the exchange, its arguments."""
+    """A submitted batch: its Celery result, its input keys in the exchange, its arguments."""
 
     result: AsyncResult
-    stored: str | None
+    stored: list[str]
     kwargs: dict[str, Any]
     rebirths: int = 0
+
+    @property
+    def seqs(self) -> list[int]:
+        return [item["seq"] for item in self.kwargs["batch"]]
+
+
+def _failure(error: Any) -> str | None:
+    """The text go.py records for a spill the worker could not transform (None: it did)."""
+    if error is None:
+        return None
+    error = error if isinstance(error, dict) else {"message": str(error)}
+    return f"failed: {one_line(error)}\n{error.get('traceback', '')}".rstrip()
 
 
 class CeleryExecutor:
@@ -155,27 +167,29 @@ class CeleryExecutor:
 
     # --- Spills -----------------------------------------------------------------------------
 
-    def submit(self, spill: dict[str, Any], seq: int) -> str:
+    def submit(self, batch: Sequence[tuple[int, dict[str, Any]]]) -> str:
         if self.config_id is None:
             raise ExecutorError("no configuration was born on the workers before a spill")
         ticket = uuid.uuid4().hex
-        body = codec.dumps(spill)
-        stored = None
-        if len(body) > INLINE_LIMIT:
-            stored = self.exchange.put(input_key(ticket), body)
-            arguments: dict[str, Any] = {"spill_key": stored}
-        else:
-            arguments = {"spill": spill}
-        kwargs = {**arguments, "seq": seq, "config_id": self.config_id}
+        items, stored = [], []
+        for seq, spill in batch:
+            body = codec.dumps(spill)
+            if len(body) > INLINE_LIMIT:
+                stored.append(self.exchange.put(input_key(f"{ticket}:{seq}"), body))
+                items.append({"seq": seq, "spill_key": stored[-1]})
+            else:
+                items.append({"seq": seq, "spill": spill})
+        kwargs = {"batch": items, "config_id": self.config_id}
         self._pending[ticket] = _Task(self._send(kwargs, ticket, ticket), stored, kwargs)
         return ticket
 
     def _send(self, kwargs: dict[str, Any], ticket: str, task_id: str) -> AsyncResult:
         try:
             # kwargsrepr: Celery would otherwise format the whole spill for its logs.
+            seqs = [item["seq"] for item in kwargs["batch"]]
             result = self.app.send_task(TASK_NAME, kwargs=kwargs, task_id=task_id,
                                         queue=self.config["task_queue"],
-                                        kwargsrepr=f"{{'seq': {kwargs['seq']}}}")
+                                        kwargsrepr=f"{{'seqs': {seqs}}}")
         except OperationalError as exc:
             raise ExecutorError(say("MAUS-105", broker=self._broker(), reason=exc)) from exc
         self._tickets[task_id] = ticket
@@ -190,11 +204,11 @@ class CeleryExecutor:
     def collect(self, timeout: float) -> list[Completed]:
         deadline = time.monotonic() + timeout
         while True:
-            done = []
+            done: list[Completed] = []
             while self._arrived:
                 ticket = self._tickets.pop(self._arrived.popleft(), None)
                 if ticket is not None and not self._resent(ticket, self._pending[ticket]):
-                    done.append(self._complete(ticket))
+                    done += self._complete(ticket)
             remaining = deadline - time.monotonic()
             if done or not self._pending or remaining <= 0:
                 return done
@@ -217,33 +231,37 @@ class CeleryExecutor:
         replies = self._broadcast("maus_birth", {**self._birth, "timeout": 0.9 * timeout},
                                   timeout=timeout, limit=1, destination=[worker])
         report = self._report(worker, replies.get(worker), timeout)
-        log.warning("%s", say("MAUS-134", worker=worker, seq=task.kwargs["seq"],
+        log.warning("%s", say("MAUS-134", worker=worker,
+                              seq=", ".join(map(str, task.seqs)),
                               outcome="updated" if report.updated else report.detail))
         task.result.forget()
         task.rebirths += 1
         task.result = self._send(task.kwargs, ticket, uuid.uuid4().hex)
         return True
 
-    def _complete(self, ticket: str) -> Completed:
+    def _complete(self, ticket: str) -> list[Completed]:
         task = self._pending.pop(ticket)
         try:
-            return self._completed(ticket, task.result)
+            return self._completed(ticket, task)
         finally:
             task.result.forget()  # the back end keeps nothing of a collected spill
-            if task.stored is not None:
-                self.exchange.delete(task.stored)
+            self.exchange.delete(*task.stored)
 
-    def _completed(self, ticket: str, result: AsyncResult) -> Completed:
-        value = result.result
+    @staticmethod
+    def _completed(ticket: str, task: _Task) -> list[Completed]:
+        """One Completed per spill of the task: the worker says which of them failed."""
+        result, value = task.result, task.result.result
         if result.state != "SUCCESS" or not isinstance(value, dict):
-            return Completed(ticket, f"task {result.state}: {value!r}\n"
-                                     f"{result.traceback or ''}".rstrip())
+            error = f"task {result.state}: {value!r}\n{result.traceback or ''}".rstrip()
+            return [Completed(ticket, seq, error) for seq in task.seqs]
         worker = f"{value.get('hostname', '?')}"
         if value.get("status") != "ok":
             error = value.get("error") or {}
-            return Completed(ticket, f"{value.get('status')}: {one_line(error)}\n"
-                                     f"{error.get('traceback', '')}".rstrip(), worker)
-        return Completed(ticket, worker=worker)
+            text = f"{value.get('status')}: {one_line(error)}\n{error.get('traceback', '')}"
+            return [Completed(ticket, seq, text.rstrip(), worker) for seq in task.seqs]
+        failed = value.get("failed") or {}
+        return [Completed(ticket, seq, _failure(failed.get(str(seq))), worker)
+                for seq in task.seqs]
 
     def close(self) -> None:
         for task in self._pending.values():

@@ -1,11 +1,14 @@
-"""The Celery task: ``execute_transform`` runs this sub-process's transform chain on one spill.
+"""The Celery task: ``execute_transform`` runs this sub-process's spill side on a batch of spills.
 
-Spill in: inline (a small skeleton) or, for a big one, a key in the spill exchange. Spill out:
-written by the worker itself into the document store at the ``seq`` go.py gave it; the task's
-result is a small JSON dict with the ``seq`` and a status, never the body (DESIGN §5). A
-redelivered task writes the same ``seq`` again, which replaces: the spill is stored once. The
-task never raises: an exception becomes a JSON-safe error record, so nothing that cannot be
-serialised ever reaches the result back end.
+One task carries a batch of spills (one spill when a worker was free, up to
+``spills_per_task`` when go.py had a backlog), each with its ``seq``. Spill in: inline (a small
+skeleton) or, for a big one, a key in the spill exchange. Spill out: written by the worker
+itself into the document store at its ``seq`` -- the spill side's form: envelope, partials,
+the fields the merge side reads; the task's result is a small JSON dict with a status and the
+``seq`` numbers that failed, never a body (DESIGN §5). A redelivered task writes the same
+``seq`` numbers again, which replaces: each spill is stored once. The task never raises: an
+exception becomes a JSON-safe error record, so nothing that cannot be serialised ever reaches
+the result back end.
 """
 from __future__ import annotations
 
@@ -58,25 +61,39 @@ def _store(config: Mapping[str, Any], seq: int, spill: dict[str, Any]) -> None:
 
 
 @app.task(name=TASK_NAME, bind=True)
-def execute_transform(self, spill: dict[str, Any] | None = None, config_id: str = "",
-                      spill_key: str | None = None, seq: int = 0) -> dict[str, Any]:
-    """Transform one spill with the chain born for ``config_id`` into the store at ``seq``."""
+def execute_transform(self, batch: list[dict[str, Any]] | None = None,
+                      config_id: str = "") -> dict[str, Any]:
+    """Transform each spill of ``batch`` (``{"seq", "spill" or "spill_key"}``) with the spill
+    side born for ``config_id``, into the store at its ``seq``.
+
+    A spill that fails is reported by ``seq`` in ``failed`` and the others go on; a task for
+    another configuration is refused whole, before any spill is read.
+    """
     host = current_host()
     # The node name (w1@host) tells workers on one machine apart.
     where = {"hostname": self.request.hostname or socket.gethostname(), "pid": os.getpid(),
-             "seq": seq}
+             "seqs": [item.get("seq") for item in batch or ()]}
     try:
-        # Checked before the spill is even read, and again under the lock that processes it.
+        # Checked before a spill is even read, and again under the lock that processes it.
         config = host.configuration_for(config_id)
-        if spill_key is not None:
-            spill = codec.loads(exchange_for(config).get(spill_key))
-        _store(config, seq, host.process(spill, config_id))
-        return {"status": "ok", **where}
     except ConfigurationMismatch as exc:
         error = describe_exception(exc)
         log.error("%s", say("MAUS-131", reason=one_line(error)))
         return {"status": "refused", "error": error, **where}
-    except Exception as exc:  # noqa: BLE001 - reported to go.py with its traceback
-        error = describe_exception(exc)
-        log.error("%s\n%s", say("MAUS-132", reason=one_line(error)), error["traceback"])
-        return {"status": "failed", "error": error, **where}
+    failed: dict[str, Any] = {}
+    for item in batch or ():
+        seq = item["seq"]
+        try:
+            spill = item.get("spill")
+            if item.get("spill_key") is not None:
+                spill = codec.loads(exchange_for(config).get(item["spill_key"]))
+            _store(config, seq, host.process(spill, config_id))
+        except ConfigurationMismatch as exc:  # re-born meanwhile: the rest is refused too
+            error = describe_exception(exc)
+            log.error("%s", say("MAUS-131", reason=one_line(error)))
+            return {"status": "refused", "error": error, **where}
+        except Exception as exc:  # noqa: BLE001 - reported to go.py with its traceback
+            failed[str(seq)] = error = describe_exception(exc)
+            log.error("%s\n%s", say("MAUS-132", reason=f"spill {seq}: {one_line(error)}"),
+                      error["traceback"])
+    return {"status": "ok", "failed": failed, **where}

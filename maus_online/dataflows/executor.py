@@ -10,7 +10,7 @@ An executor is made from the run's configuration by an :data:`ExecutorFactory` (
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -31,12 +31,14 @@ class WorkerReport:
 
 @dataclass
 class Completed:
-    """A finished transform: the spill is in the document store, or ``error`` says why not.
+    """A finished spill: it is in the document store at ``seq``, or ``error`` says why not.
 
-    ``ticket`` is what :meth:`Executor.submit` returned; ``worker`` names who did the work.
+    ``ticket`` is what :meth:`Executor.submit` returned for the batch the spill was in;
+    ``worker`` names who did the work.
     """
 
     ticket: str
+    seq: int
     error: str | None = None
     worker: str = "?"
 
@@ -51,12 +53,13 @@ class Executor(Protocol):
     def concurrency(self) -> int:
         """How many spills the configured workers can transform at once."""
 
-    def submit(self, spill: dict[str, Any], seq: int) -> str:
-        """Start transforming ``spill`` into the document store at ``seq`` (the worker writes
-        it there itself); return a ticket that :meth:`collect` will name."""
+    def submit(self, batch: Sequence[tuple[int, dict[str, Any]]]) -> str:
+        """Start transforming each ``(seq, spill)`` of ``batch`` into the document store at its
+        ``seq`` (the worker writes it there itself), one task for the batch; return a ticket
+        that :meth:`collect` will name."""
 
     def collect(self, timeout: float) -> list[Completed]:
-        """The transforms finished since the last call; waits up to ``timeout`` for one."""
+        """The spills finished since the last call; waits up to ``timeout`` for one."""
 
     def close(self) -> None:
         """Release connections; spills still in flight are abandoned."""
@@ -86,9 +89,10 @@ class InProcessExecutor:
         self.side: SpillSide | None = None
         #: What the last birth asked for (kept after close, for a test to look at).
         self.configured: SpillSideSpec | None = None
-        self.pending: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.pending: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self.births: list[Any] = []
         self.most_in_flight = 0
+        self.batch_sizes: list[int] = []
         self._tickets = 0
 
     def configure(self, spill_side: SpillSideSpec, run_number: Any) -> list[WorkerReport]:
@@ -103,11 +107,12 @@ class InProcessExecutor:
     def concurrency(self) -> int:
         return self._concurrency
 
-    def submit(self, spill: dict[str, Any], seq: int) -> str:
+    def submit(self, batch: Sequence[tuple[int, dict[str, Any]]]) -> str:
         self._tickets += 1
         ticket = f"t{self._tickets}"
-        self.pending[ticket] = (seq, spill)
-        self.most_in_flight = max(self.most_in_flight, len(self.pending))
+        self.pending[ticket] = list(batch)
+        self.most_in_flight = max(self.most_in_flight, sum(map(len, self.pending.values())))
+        self.batch_sizes.append(len(batch))
         return ticket
 
     def collect(self, timeout: float) -> list[Completed]:
@@ -116,13 +121,13 @@ class InProcessExecutor:
             tickets.reverse()
         done = []
         for ticket in tickets:
-            done.append(self.complete(ticket, *self.pending.pop(ticket)))
+            done += [self.complete(ticket, seq, spill) for seq, spill in self.pending.pop(ticket)]
         return done
 
     def complete(self, ticket: str, seq: int, spill: dict[str, Any]) -> Completed:
         """Run the spill side on one spill into the store (a test may override this to fail)."""
         self.store.put(StoredSpill.encode(seq, self.side.process(spill)))
-        return Completed(ticket, None, self.NAME)
+        return Completed(ticket, seq, None, self.NAME)
 
     def close(self) -> None:
         if self.side is not None:

@@ -70,6 +70,11 @@ class InputTransform:
     The caller drives it (the dataflows in multi_process.py): :meth:`try_feed` takes a spill
     when it can and returns False while the workers are busy or still hold the run before;
     :meth:`collect` takes what the workers finished. Nothing here waits for anything else.
+
+    A spill that finds a worker free (fewer tasks in flight than the workers' sub-processes)
+    is sent at once, alone. While every worker is busy, the spills wait in a batch of up to
+    ``spills_per_task``, sent when a worker frees or the batch is full: a backlog travels in
+    few tasks, and Celery's cost per task is paid once per batch.
     """
 
     def __init__(self, spill_side: SpillSideSpec, config: Mapping[str, Any],
@@ -83,14 +88,20 @@ class InputTransform:
         self.numbers = SequenceNumbers(0)
         self.reserved = 0
         self.published = -1
-        self.tickets: dict[str, tuple[int, Spill]] = {}
+        #: Spills on the workers by ``seq``, and the ``seq`` numbers of each task in flight.
+        self.on_workers: dict[int, Spill] = {}
+        self.tasks: dict[str, set[int]] = {}
+        #: Spills waiting for a free worker, sent together (see the class docstring).
+        self.batch: list[tuple[int, Spill]] = []
+        self.batch_size = config["spills_per_task"]
         self.configured = False
         self.configured_run: Any = None
         self.limit = 1
 
     @property
     def in_flight(self) -> int:
-        return len(self.tickets)
+        """Spills taken for the workers and not yet collected (on a worker or in the batch)."""
+        return len(self.on_workers) + len(self.batch)
 
     def open(self) -> None:
         """Start numbering beyond everything an earlier producer stored or reserved."""
@@ -109,18 +120,22 @@ class InputTransform:
         if needs_worker:
             run = spill.get("run_number")
             if not self.configured or run != self.configured_run:
-                if self.tickets:
+                if self.in_flight:
+                    self._send_batch()
                     return False  # the old run's spills first; then the workers are re-born
                 self._configure(run)
-            if len(self.tickets) >= self.limit:
+            if self.in_flight >= self.limit:
+                self._send_batch()
                 return False
         seq = self.numbers.take()
         if seq > self.reserved:
             self.reserved = seq + RESERVE_BLOCK
             self._publish(force=True)
         if needs_worker:
-            self.tickets[self.executor.submit(spill, seq)] = (seq, spill)
-            self.stats.in_flight = len(self.tickets)
+            self.batch.append((seq, spill))
+            if len(self.batch) >= self.batch_size or self._worker_free():
+                self._send_batch()
+            self.stats.in_flight = self.in_flight
         else:
             # Maps pass markers through untouched, and a spill the input could not read
             # would only fail again: neither needs a worker.
@@ -133,15 +148,33 @@ class InputTransform:
         reports = self.executor.configure(self.spill_side, run)
         self.progress.note(format_reports(reports))
         self.configured, self.configured_run = True, run
-        self.limit = self.config["max_spills_in_flight"] or 2 * self.executor.concurrency()
+        self.limit = (self.config["max_spills_in_flight"]
+                      or 2 * self.executor.concurrency() * self.batch_size)
+
+    def _worker_free(self) -> bool:
+        return len(self.tasks) < self.executor.concurrency()
+
+    def _send_batch(self) -> None:
+        if self.batch:
+            ticket = self.executor.submit(self.batch)
+            self.tasks[ticket] = {seq for seq, _ in self.batch}
+            self.on_workers.update(self.batch)
+            self.batch = []
 
     def collect(self, timeout: float = 0.5) -> None:
-        """Take the transforms finished meanwhile (waiting up to ``timeout`` for one)."""
+        """Take the spills finished meanwhile (waiting up to ``timeout`` for one); then send the
+        waiting batch if a worker is free."""
+        if self.batch and not self.on_workers:
+            self._send_batch()  # nothing else could free a worker for it
         for completed in self.executor.collect(timeout):
-            entry = self.tickets.pop(completed.ticket, None)
-            if entry is None:
+            spill = self.on_workers.pop(completed.seq, None)
+            if spill is None:
                 continue  # a duplicate report of a redelivered task
-            seq, spill = entry
+            seq = completed.seq
+            seqs = self.tasks.get(completed.ticket, set())
+            seqs.discard(seq)
+            if not seqs:
+                self.tasks.pop(completed.ticket, None)
             if completed.error is not None:
                 record_error(spill, EXECUTOR_ERROR, completed.error)
                 self.stats.transform_failures += 1
@@ -150,13 +183,15 @@ class InputTransform:
                 self.numbers.done(seq)
                 self.stats.spills_stored += 1
             self.stats.per_worker[completed.worker] += 1
-        self.stats.in_flight = len(self.tickets)
+        if self._worker_free():
+            self._send_batch()
+        self.stats.in_flight = self.in_flight
         self._publish()
         self.progress.update()
 
     def drain(self) -> None:
-        """Collect until no spill is on a worker."""
-        while self.tickets:
+        """Collect until no spill is on a worker or waiting for one."""
+        while self.in_flight:
             self.collect()
 
     def finish(self) -> None:

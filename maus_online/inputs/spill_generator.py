@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from .. import __version__
 from ..modules import Config, InputBase, Spill
+from ..spill.kinds import END_OF_RUN, PHYSICS_EVENT, START_OF_RUN, skeleton
 
 
 class InputPySpillGenerator(InputBase):
@@ -36,7 +37,7 @@ class InputPySpillGenerator(InputBase):
 
     def emitter(self) -> Iterator[Spill]:
         start = time.monotonic()  # before the first yield: the consumer's time counts too
-        yield self._spill("start_of_run", 0)
+        yield self._spill(START_OF_RUN, 0)
         for number in range(1, self.spill_count + 1):
             if self.spill_interval > 0:
                 # Wait for the spill's slot on the schedule, not a fixed sleep after the last
@@ -44,10 +45,9 @@ class InputPySpillGenerator(InputBase):
                 delay = start + number * self.spill_interval - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            yield self._spill("physics_event", number)
-        yield self._spill("end_of_run", self.spill_count + 1)
+            yield self._spill(PHYSICS_EVENT, number)
+        yield self._spill(END_OF_RUN, self.spill_count + 1)
 
     def _spill(self, kind: str, number: int) -> Spill:
-        return {"maus_event_type": "Spill", "daq_event_type": kind,
-                "run_number": self.run_number, "spill_number": number,
-                "time_stamp": time.time(), "maus_online_version": __version__, "errors": {}}
+        return {**skeleton(self.run_number, number, kind), "time_stamp": time.time(),
+                "maus_online_version": __version__}

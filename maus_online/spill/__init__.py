@@ -6,16 +6,12 @@ match; :func:`spill_label` gives the ``"run 1 spill 7"`` used in every message a
 """
 from __future__ import annotations
 
+from .kinds import (END_OF_RUN, PHYSICS_EVENT, RUN_MARKERS, START_OF_RUN, is_marker,
+                    is_physics, skeleton)
 from .validation import (
-    END_OF_RUN,
     ENVELOPE,
     MODES,
-    PHYSICS_EVENT,
-    RUN_MARKERS,
-    START_OF_RUN,
     compile_validator,
-    is_marker,
-    is_physics,
     project,
     spill_label,
     spill_schema,
@@ -23,5 +19,5 @@ from .validation import (
 )
 
 __all__ = ["END_OF_RUN", "ENVELOPE", "MODES", "PHYSICS_EVENT", "RUN_MARKERS", "START_OF_RUN",
-           "compile_validator", "is_marker", "is_physics", "project", "spill_label",
+           "compile_validator", "is_marker", "is_physics", "project", "skeleton", "spill_label",
            "spill_schema", "validate_spill"]

@@ -31,12 +31,10 @@ import fastjsonschema
 
 from ..errors import SpillError
 from ..resources import spill_schema_path
+from .kinds import END_OF_RUN, PHYSICS_EVENT, RUN_MARKERS, START_OF_RUN, is_marker  # noqa: F401
 
 Mode = Literal["full", "daq", "envelope"]
 MODES: tuple[Mode, ...] = ("full", "daq", "envelope")
-#: The three kinds of spill (``daq_event_type``): the one place they are spelled.
-START_OF_RUN, PHYSICS_EVENT, END_OF_RUN = "start_of_run", "physics_event", "end_of_run"
-RUN_MARKERS = (START_OF_RUN, END_OF_RUN)
 #: The top-level fields that identify a spill and its state; every projection keeps them.
 ENVELOPE = ("maus_event_type", "daq_event_type", "run_number", "spill_number", "time_stamp",
             "maus_online_version", "errors")
@@ -105,16 +103,6 @@ def spill_label(spill: Any) -> str:
     if not isinstance(spill, Mapping):
         return "run ? spill ?"
     return f"run {_number(spill.get('run_number'))} spill {_number(spill.get('spill_number'))}"
-
-
-def is_marker(spill: Mapping[str, Any]) -> bool:
-    """True for the ``start_of_run`` and ``end_of_run`` spills, which carry no events."""
-    return spill.get("daq_event_type") in RUN_MARKERS
-
-
-def is_physics(spill: Mapping[str, Any]) -> bool:
-    """True for a ``physics_event`` spill: the ones that hold the beam's triggers."""
-    return spill.get("daq_event_type") == PHYSICS_EVENT
 
 
 def _number(value: Any) -> str:
