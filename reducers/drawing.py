@@ -46,6 +46,9 @@ _HEADER = struct.Struct(">I")
 #: Niceness of the drawing process: on a small machine the transforms and the merge go first,
 #: and drawing falls behind (skipping refreshes) rather than slowing the run.
 DRAWING_NICENESS = 10
+#: Where Linux keeps the niceness of a process's autogroup (sched(7)): with autogroups on, CPU
+#: is shared between sessions first, so a process's own niceness only ranks it in its session.
+AUTOGROUP = "/proc/self/autogroup"
 #: Longest wait for one refresh's drawing before it is reported as failed.
 DRAWING_TIMEOUT = 300.0
 WAITING, DRAWING, DONE, SKIPPED, FAILED = "waiting", "drawing", "done", "skipped", "failed"
@@ -202,8 +205,12 @@ class DrawingService:
         # The child imports what this process imports: its search path, plug-ins included.
         self._child_path = tuple(sys.path)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        # A session of its own, so that its lower priority counts against every process of
+        # the machine (the workers are in sessions of theirs), not only against go.py. It
+        # still ends with go.py: at the end of its input, which closes when go.py goes.
         child = subprocess.Popen([sys.executable, "-m", "reducers.drawing"],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                 start_new_session=True)
         self._child, self._outbox = child, queue.SimpleQueue()
         threading.Thread(target=self._read_replies, args=(child,), name="maus-drawing-replies",
                          daemon=True).start()
@@ -303,14 +310,26 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         replies.flush()
 
 
-def main() -> None:
-    # Ctrl-C reaches go.py's whole process group; go.py then closes its run and still needs
-    # its final images drawn. The child ends when go.py closes its input, or dies with it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def lower_priority() -> None:
+    """Run this process (its own session) at :data:`DRAWING_NICENESS`, in its autogroup too
+    where Linux groups sessions; where either is not allowed, draw at the same priority."""
     try:
         os.nice(DRAWING_NICENESS)
     except OSError:
-        pass  # not allowed here: draw at the same priority
+        pass
+    try:
+        with open(AUTOGROUP, "w") as stream:
+            stream.write(str(DRAWING_NICENESS))
+    except OSError:
+        pass  # no autogroups (or not allowed): the process's own niceness is what counts
+
+
+def main() -> None:
+    # A Ctrl-C is go.py's to handle (it then closes its run and still needs its final images
+    # drawn), even when sent to a process group this child has joined. The child ends when go.py
+    # closes its input, or dies with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lower_priority()
     # stdout carries the frames: anything else printed goes to stderr.
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
