@@ -122,3 +122,18 @@ def test_finish_without_an_open_run_does_nothing(spills):
     before = list(journal)
     merge.finish()
     assert journal == before
+
+
+def test_the_summary_tells_input_transform_and_reducer_failures_apart():
+    from maus_online.dataflows import format_summary
+
+    merge, stats = merge_with(ReducePyFragile())  # raises on spill 2: a reducer error
+    merge.process(skeleton(1, 0, "start_of_run"))
+    merge.process({**skeleton(1, 1), "errors": {"InputPyJSON": ["line 3: not valid JSON"]}})
+    merge.process(skeleton(1, 2))
+    merge.process({**skeleton(1, 3), "errors": {"MapPyTOFDigits": ["no cabling"]}})
+    merge.process({**skeleton(1, 4), "errors": {"execute_transform": ["failed: worker lost"]}})
+    merge.finish()
+    assert (stats.spills_failed, stats.input_failed, stats.transform_failed) == (4, 1, 2)
+    assert ("spills failed:    4 (1 unreadable input, 2 in the transform, 1 with reducer "
+            "errors only)") in format_summary(stats)

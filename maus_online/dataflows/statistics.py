@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalogue import say
-from ..inputs import INPUT_ERROR_PREFIX
+from ..inputs import input_failed
 from ..spill import is_marker, spill_label
 
 #: How many error messages the summary quotes in full; the rest are counted.
@@ -79,10 +79,9 @@ class RunStatistics:
         if not errors or not isinstance(errors, dict):
             return
         self.spills_failed += 1
-        modules = [str(module) for module, messages in errors.items() if messages]
-        if any(module.startswith(INPUT_ERROR_PREFIX) for module in modules):
+        if input_failed(spill):
             self.input_failed += 1
-        elif any(module not in reducers for module in modules):
+        elif any(str(module) not in reducers for module, messages in errors.items() if messages):
             self.transform_failed += 1
         label = spill_label(spill)
         for module, messages in errors.items():
