@@ -148,8 +148,8 @@ def _pool_init(config: dict[str, Any], barrier: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     tune_garbage_collector()
     stages = assemble(config, build_default_registry())
-    _pool_side = SpillSide.for_stages(stages)
-    _pool_side.fields = []  # what the workers store: the envelope and the partials
+    # What the workers store: the envelope and the partials.
+    _pool_side = SpillSide.for_stages(stages, fields=())
     _pool_side.birth(config)
     barrier.wait()  # every process born before the clock starts
 
@@ -186,8 +186,7 @@ def run_pool(config: dict[str, Any], processes: int, label: str) -> Row:
 def stored_partials(config: dict[str, Any], count: int) -> list[bytes]:
     """``count`` spills as the workers store them (envelope + partials), made by this chain."""
     stages = assemble(config, build_default_registry())
-    side = SpillSide.for_stages(stages)
-    side.fields = []
+    side = SpillSide.for_stages(stages, fields=())
     side.birth(config)
     bodies = []
     stages.inputter.birth(config)

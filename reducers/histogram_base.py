@@ -237,16 +237,16 @@ class ReducePyHistogram(ReduceBase):
     def _refresh(self, spill: Spill, final: bool) -> list[dict[str, Any]]:
         """A refresh is due at ``spill``: snapshot the plots for the drawing process (inline:
         draw them now and return the documents)."""
-        if self.drawing_mode == "process":
-            if not final and drawing_service().has_waiting(self.module_name()):
-                # The drawing process is behind: a snapshot now would only be replaced.
-                # The latest state is drawn once it is free (collect); the end is always drawn.
-                self._owed = True
-                return []
-            self._owed = False
-            self._pending.append(self._snapshot(spill.get("spill_number"), final))
+        process = self.drawing_mode == "process"
+        if process and not final and drawing_service().has_waiting(self.module_name()):
+            # The drawing process is behind: a snapshot now would only be replaced. The
+            # latest state is drawn once it is free (collect); the end is always drawn.
+            self._owed = True
             return []
+        self._owed = False
         self._pending.append(self._snapshot(spill.get("spill_number"), final))
+        if process:
+            return []
         collected = self.collect()
         for error in collected.errors:
             record_error(spill, self.module_name(), error)

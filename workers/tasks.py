@@ -73,27 +73,26 @@ def execute_transform(self, batch: list[dict[str, Any]] | None = None,
     # The node name (w1@host) tells workers on one machine apart.
     where = {"hostname": self.request.hostname or socket.gethostname(), "pid": os.getpid(),
              "seqs": [item.get("seq") for item in batch or ()]}
+    failed: dict[str, Any] = {}
     try:
-        # Checked before a spill is even read, and again under the lock that processes it.
+        # Checked before a spill is even read, and again under the lock that processes it
+        # (a birth may come in between: the rest of the batch is then refused too).
         config = host.configuration_for(config_id)
+        for item in batch or ():
+            seq = item["seq"]
+            try:
+                spill = item.get("spill")
+                if item.get("spill_key") is not None:
+                    spill = codec.loads(exchange_for(config).get(item["spill_key"]))
+                _store(config, seq, host.process(spill, config_id))
+            except ConfigurationMismatch:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported to go.py with its traceback
+                failed[str(seq)] = error = describe_exception(exc)
+                log.error("%s\n%s", say("MAUS-132", reason=f"spill {seq}: {one_line(error)}"),
+                          error["traceback"])
     except ConfigurationMismatch as exc:
         error = describe_exception(exc)
         log.error("%s", say("MAUS-131", reason=one_line(error)))
         return {"status": "refused", "error": error, **where}
-    failed: dict[str, Any] = {}
-    for item in batch or ():
-        seq = item["seq"]
-        try:
-            spill = item.get("spill")
-            if item.get("spill_key") is not None:
-                spill = codec.loads(exchange_for(config).get(item["spill_key"]))
-            _store(config, seq, host.process(spill, config_id))
-        except ConfigurationMismatch as exc:  # re-born meanwhile: the rest is refused too
-            error = describe_exception(exc)
-            log.error("%s", say("MAUS-131", reason=one_line(error)))
-            return {"status": "refused", "error": error, **where}
-        except Exception as exc:  # noqa: BLE001 - reported to go.py with its traceback
-            failed[str(seq)] = error = describe_exception(exc)
-            log.error("%s\n%s", say("MAUS-132", reason=f"spill {seq}: {one_line(error)}"),
-                      error["traceback"])
     return {"status": "ok", "failed": failed, **where}

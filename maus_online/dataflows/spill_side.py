@@ -76,7 +76,8 @@ class SpillSide:
                  fields: Sequence[str] | None = None) -> None:
         self.transform = transform
         self.fillers = list(fillers)
-        self.fields = None if fields is None else list(fields)
+        #: What the stored spill keeps beyond the envelope: the fields, and the partials.
+        self._kept = None if fields is None else [*fields, PARTIALS]
 
     @classmethod
     def from_spec(cls, spec: SpillSideSpec, registry: Registry) -> SpillSide:
@@ -86,11 +87,12 @@ class SpillSide:
                    [registry.create(name, "reduce") for name in spec.fillers], spec.fields)
 
     @classmethod
-    def for_stages(cls, stages: Stages) -> SpillSide:
+    def for_stages(cls, stages: Stages, fields: Sequence[str] | None = None) -> SpillSide:
         """The spill side of ``stages`` in this process: their chain, fresh instances of their
-        reducers that split (the merge side keeps its own), whole spills kept."""
+        reducers that split (the merge side keeps its own), whole spills kept unless
+        ``fields`` names what to keep."""
         return cls(stages.transformer,
-                   [type(reducer)() for reducer in stages.reducers if reducer.splits()])
+                   [type(reducer)() for reducer in stages.reducers if reducer.splits()], fields)
 
     def birth(self, config: Config) -> None:
         self.transform.birth(config)
@@ -102,16 +104,12 @@ class SpillSide:
             raise
 
     def process(self, spill: Spill) -> Spill:
-        if input_failed(spill):
-            return project(spill, self.fields)
-        spill = apply_map(self.transform, spill)
-        if self.fillers and is_physics(spill):
-            spill[PARTIALS] = {filler.module_name(): self._fill(filler, spill)
-                               for filler in self.fillers}
-        stored = project(spill, self.fields)
-        if PARTIALS in spill:
-            stored[PARTIALS] = spill[PARTIALS]
-        return stored
+        if not input_failed(spill):
+            spill = apply_map(self.transform, spill)
+            if self.fillers and is_physics(spill):
+                spill[PARTIALS] = {filler.module_name(): self._fill(filler, spill)
+                                   for filler in self.fillers}
+        return project(spill, self._kept)
 
     def death(self) -> None:
         self.transform.death()
