@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIGURATION
     except MausError as exc:
         print(say_unless_coded("MAUS-121", exc), file=sys.stderr)
+        print(format_summary(stats), flush=True)  # what was done before it failed
         return EXIT_FAILED
     except KeyboardInterrupt:  # a second Ctrl-C while the run was being closed
         stats.interrupted = True

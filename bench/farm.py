@@ -97,7 +97,7 @@ class ExecutorFactory:
         self.nodename = nodename
         self.made: Any = None
 
-    def __call__(self, config: Mapping[str, Any]) -> Any:
+    def __call__(self, config: Mapping[str, Any], **options: Any) -> Any:
         from workers.executor import CeleryExecutor
 
         class TimedExecutor(CeleryExecutor):
@@ -116,7 +116,7 @@ class ExecutorFactory:
 
         app = private_app(config)
         app.control = OnlyTo(app.control, self.nodename)
-        self.made = TimedExecutor(config, app=app)
+        self.made = TimedExecutor(config, app=app, **options)
         return self.made
 
 

@@ -28,6 +28,7 @@ SYMPTOMS: dict[str, str] = {
     "broker": "RabbitMQ unreachable",
     "redis": "Redis unreachable (result back end, spill exchange)",
     "store": "Document store unreachable",
+    "paused": "go.py says the run is paused (a server is down)",
     "transform": "Transform failed on every spill (or on some)",
     "restarting": "A worker keeps restarting",
     "plots": "Plots stopped updating",
@@ -94,13 +95,15 @@ CATALOGUE: dict[str, Message] = _messages(
             "upgrade them together"),
     Message("MAUS-104", "broker", "go.py",
             "cannot reach the broker {broker}: {reason}"),
-    Message("MAUS-105", "broker", "go.py",
-            "cannot send a spill to the broker {broker}: {reason}"),
     Message("MAUS-106", "redis", "go.py",
             "cannot {what} the spill exchange {url}: {reason}"),
     Message("MAUS-107", "redis", "worker",
             "spill {key} is not in the spill exchange {url} (expired after {ttl} s, or "
             "never written)"),
+    Message("MAUS-108", "paused", "go.py",
+            "{server} {url} unreachable since {since} ({reason}); the run is paused: go.py "
+            "keeps every spill it holds and goes on by itself when {server} is back (it "
+            "waits up to server_outage_timeout = {timeout} s)"),
     Message("MAUS-110", "store", "go.py",
             "document store unavailable, cannot {what}: {reason}; retrying in {delay} s"),
     Message("MAUS-111", "information", "go.py",
@@ -131,6 +134,11 @@ CATALOGUE: dict[str, Message] = _messages(
     Message("MAUS-134", "restarting", "go.py",
             "worker {worker} refused spill {seq}: it started after the run's birth; given the "
             "run's configuration ({outcome}), the spill is sent again"),
+    Message("MAUS-140", "information", "go.py",
+            "{server} {url} is back after {seconds} s; the run goes on"),
+    Message("MAUS-141", "paused", "go.py",
+            "{server} {url} stayed unreachable longer than server_outage_timeout = {timeout} s "
+            "({reason}); the run ends here, with the images of every spill reduced so far"),
     # --- 2xx: a worker's terminal (25x: Celery's own words, matched without identifier) ----
     Message("MAUS-200", "information", "worker",
             "MAUS Online {version} worker ready; queues {queues}; recovery guide {guide}"),

@@ -24,6 +24,7 @@ import pytest
 
 from maus_online.configuration import default_configuration
 from tests.conftest import REPO_ROOT
+from tests.processes import Background
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -254,15 +255,13 @@ def go_command(queue, *args):
 
 @contextlib.contextmanager
 def go_in_background(queue, worker_env, cwd, *args):
-    """A go.py process running while the block runs; killed if it is still there after."""
-    process = subprocess.Popen(go_command(queue, *args), cwd=cwd, env=worker_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """A go.py process running while the block runs (a :class:`tests.processes.Background`:
+    its output readable meanwhile); killed if it is still there after."""
+    process = Background(go_command(queue, *args), cwd=cwd, env=worker_env, name="go")
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
+        process.stop()
 
 
 def run_go(queue, worker_env, cwd, *args, timeout=GO_TIMEOUT):

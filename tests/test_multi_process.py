@@ -42,9 +42,9 @@ def run(spills, registry, output=None, fail=None, **overrides):
     store = MemoryDocumentStore()
     executors = []
 
-    def executor(settled):  # the factory go.py passes: made with the run's configuration
+    def executor(settled, outages):  # the factory go.py passes: made with the run's config
         made = InProcessExecutorFailing(settled, store, registry=registry,
-                                        completion="last_first")
+                                        completion="last_first", outages=outages)
         made.fail_spill = fail
         executors.append(made)
         return made
@@ -135,4 +135,4 @@ def test_a_birth_failure_ends_the_job(registry):
     with pytest.raises(ExecutorError, match="could not be born"):
         run_multi_process(stages, config, stats,
                           ProgressDisplay(stats, io.StringIO(), enabled=False),
-                          lambda settled: ExecutorRefusing(settled, store), store=store)
+                          lambda settled, outages: ExecutorRefusing(settled, store), store=store)

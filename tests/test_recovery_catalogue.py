@@ -107,7 +107,7 @@ def test_the_document_store_is_down(go_command, tmp_path):
     result = subprocess.run([*go_command, "--progress", "false", "--type_of_dataflow",
                              "multi_process_merge_output", "--doc_store_class", "couchdb",
                              "--doc_store_url", "http://127.0.0.1:1/maus",
-                             "--doc_store_retry_timeout", "1.5"],
+                             "--server_outage_timeout", "1.5"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     found("MAUS-110", result.stdout)

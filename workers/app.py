@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from celery import Celery
+from celery.signals import celeryd_init
 
 from maus_online.configuration import default_configuration, load_configuration
 
@@ -46,9 +47,21 @@ def configure_app(app: Celery, config: Mapping[str, Any]) -> Celery:
         # Results are tiny (keys and statuses) and collected at once; an hour is plenty.
         result_expires=3600,
         broker_connection_retry_on_startup=True,
+        # A broker restart is ridden out, however long (go.py decides when a run gives up,
+        # after server_outage_timeout): a worker reconnects by itself and goes on.
+        broker_connection_max_retries=None,
         worker_hijack_root_logger=True,
     )
     return app
+
+
+@celeryd_init.connect
+def _store_results_through_outages(conf: Any = None, **_: Any) -> None:
+    """In a worker only: a result the back end does not take (Redis restarting) is stored
+    again with back-off, for about server_outage_timeout's default, rather than lost. Not in
+    go.py, which must not block inside Celery: it rides out the outage itself (MAUS-108)."""
+    conf.update(result_backend_always_retry=True, result_backend_max_retries=40,
+                result_backend_max_sleep_between_retries_ms=10_000)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Celery:

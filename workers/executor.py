@@ -24,6 +24,7 @@ from maus_online.catalogue import say
 from maus_online.dataflows.executor import Completed, WorkerReport
 from maus_online.dataflows.spill_side import SpillSideSpec
 from maus_online.errors import ExecutorError
+from maus_online.outages import Outages
 from maus_online.specification import format_specification
 
 from .app import TASK_NAME, app as default_app, configure_app
@@ -45,11 +46,17 @@ MAX_REBIRTHS = 2
 NOT_BROADCAST = ("broker_url", "result_backend")
 
 
+#: Who carries what, as the outage messages name them.
+BROKER = "RabbitMQ"
+EXCHANGE = "Redis (spill exchange)"
+
+
 @dataclass
 class _Task:
-    """A submitted batch: its Celery result, its input keys in the exchange, its arguments."""
+    """A submitted batch: its Celery result (None while the broker was down and it waits to
+    be sent), its input keys in the exchange, its arguments."""
 
-    result: AsyncResult
+    result: AsyncResult | None
     stored: list[str]
     kwargs: dict[str, Any]
     rebirths: int = 0
@@ -73,12 +80,25 @@ class CeleryExecutor:
     ``config`` is the one configuration it works with: the broker and queue it talks to, and
     what it broadcasts to the workers at each birth (the dataflow makes the executor after it
     has made the store's URL absolute, so the workers open the same store).
+
+    **Outages** (``outages``; docs/recovery.md#paused): a batch the broker does not take is
+    kept and sent again when it answers; a result path that fails (the back end's server
+    down) is waited out. When a server comes back, every batch still in flight is sent again:
+    a result published while go.py was cut off may be lost, and a batch done twice writes the
+    same ``seq`` numbers twice, which replaces. Only an outage longer than
+    ``server_outage_timeout`` ends the run (:class:`~maus_online.outages.ServerDown`).
     """
 
-    def __init__(self, config: Mapping[str, Any], app: Any = None) -> None:
+    def __init__(self, config: Mapping[str, Any], app: Any = None, *,
+                 outages: Outages | None = None) -> None:
         self.config = config
         self.app = configure_app(app or default_app, config)
+        self.outages = outages or Outages(config["server_outage_timeout"], log.warning)
+        _quiet_backend_retries()
         self.exchange = SpillExchange(config["spill_exchange_url"], config["spill_exchange_ttl"])
+        #: The server behind the result back end, as the outage messages name it.
+        self.results_server = _server_of(config["result_backend"])
+        self._recoveries = 0
         self.config_id: str | None = None
         self._processes = 0
         self._pending: dict[str, _Task] = {}
@@ -174,29 +194,52 @@ class CeleryExecutor:
         items, stored = [], []
         for seq, spill in batch:
             body = codec.dumps(spill)
-            if len(body) > INLINE_LIMIT:
-                stored.append(self.exchange.put(input_key(f"{ticket}:{seq}"), body))
-                items.append({"seq": seq, "spill_key": stored[-1]})
+            key = self._claim_check(f"{ticket}:{seq}", body) if len(body) > INLINE_LIMIT else None
+            if key is not None:
+                stored.append(key)
+                items.append({"seq": seq, "spill_key": key})
             else:
                 items.append({"seq": seq, "spill": spill})
         kwargs = {"batch": items, "config_id": self.config_id}
-        self._pending[ticket] = _Task(self._send(kwargs, ticket, ticket), stored, kwargs)
+        task = self._pending[ticket] = _Task(None, stored, kwargs)
+        self._send(task, ticket, ticket)
         return ticket
 
-    def _send(self, kwargs: dict[str, Any], ticket: str, task_id: str) -> AsyncResult:
+    def _claim_check(self, name: str, body: bytes) -> str | None:
+        """The spill's key in the exchange; None while Redis is down: the spill then travels
+        in the task message itself, so that an exchange outage pauses nothing."""
+        try:
+            key = self.exchange.put(input_key(name), body)
+        except ExecutorError as exc:
+            self.outages.failed(EXCHANGE, self.exchange.url, exc)
+            return None
+        self.outages.answered(EXCHANGE)
+        return key
+
+    def _send(self, task: _Task, ticket: str, task_id: str) -> None:
+        """Publish ``task``; while the broker does not take it, keep it unsent (``result`` None)
+        for :meth:`collect` to send again."""
+        kwargs = task.kwargs
         try:
             # kwargsrepr: Celery would otherwise format the whole spill for its logs.
-            seqs = [item["seq"] for item in kwargs["batch"]]
             result = self.app.send_task(TASK_NAME, kwargs=kwargs, task_id=task_id,
                                         queue=self.config["task_queue"],
-                                        kwargsrepr=f"{{'seqs': {seqs}}}")
-        except OperationalError as exc:
-            raise ExecutorError(say("MAUS-105", broker=self._broker(), reason=exc)) from exc
+                                        kwargsrepr=f"{{'seqs': {task.seqs}}}")
+        except self._connection_errors as exc:
+            # Celery subscribes to the result before it publishes: either server may refuse.
+            task.result = None
+            self._failed(exc)
+            return
+        self.outages.answered(BROKER)
+        task.result = result
         self._tickets[task_id] = ticket
-        # Called back when the result's message is drained from the back end: go.py never
-        # asks the back end about a task that has not finished (one query per task and poll).
-        result.then(self._result_arrived)
-        return result
+        try:
+            # Called back when the result's message is drained from the back end: go.py
+            # never asks the back end about a task that has not finished.
+            result.then(self._result_arrived)
+        except self._connection_errors as exc:
+            # Sent, but nobody listens for its result: sent again when the back end is back.
+            self._failed(exc, self.results_server)
 
     def _result_arrived(self, result: AsyncResult) -> None:
         self._arrived.append(result.id)
@@ -204,20 +247,65 @@ class CeleryExecutor:
     def collect(self, timeout: float) -> list[Completed]:
         deadline = time.monotonic() + timeout
         while True:
-            done: list[Completed] = []
-            while self._arrived:
-                ticket = self._tickets.pop(self._arrived.popleft(), None)
-                if ticket is not None and not self._resent(ticket, self._pending[ticket]):
-                    done += self._complete(ticket)
+            self._after_outages()
+            done = self._take_arrived()
             remaining = deadline - time.monotonic()
-            if done or not self._pending or remaining <= 0:
+            if done or not self._pending:
                 return done
-            oldest = next(iter(self._pending.values())).result
-            try:
-                # Waiting on the oldest drains every result that arrives meanwhile.
-                oldest.get(timeout=min(POLL_INTERVAL, remaining), propagate=False)
-            except CeleryTimeoutError:
-                pass
+            # At least one short drain, even with no time left: collect(0) takes what has
+            # finished without waiting (0 itself would mean "no timeout" to Celery).
+            self._drain(max(0.001, min(POLL_INTERVAL, remaining)))
+            if remaining <= 0:
+                return self._take_arrived()
+
+    def _take_arrived(self) -> list[Completed]:
+        done: list[Completed] = []
+        while self._arrived:
+            ticket = self._tickets.pop(self._arrived.popleft(), None)
+            if ticket in self._pending and not self._resent(ticket, self._pending[ticket]):
+                done += self._complete(ticket)
+        return done
+
+    def _drain(self, timeout: float) -> None:
+        """Wait up to ``timeout`` on the oldest task sent: that drains every result arriving
+        meanwhile. A back end that fails is an outage waited out, never the run's end."""
+        sent = [task.result for task in self._pending.values() if task.result is not None]
+        if not sent:
+            time.sleep(timeout)  # everything waits for the broker: look again shortly
+            return
+        try:
+            sent[0].get(timeout=timeout, propagate=False)
+        except CeleryTimeoutError:
+            pass
+        except self._connection_errors as exc:
+            self._failed(exc, self.results_server)
+            time.sleep(timeout)
+            return
+        self.outages.answered(self.results_server)
+
+    def _failed(self, exc: BaseException, server: str | None = None) -> None:
+        """Count a failed call as an outage of the server that refused it (``server``, or
+        the one ``exc`` comes from), quoting the first cause rather than Celery's wrapper."""
+        if server is None:
+            backend = tuple(getattr(self.app.backend, "connection_errors", ()) or ())
+            from_backend = isinstance(exc, (*backend, RuntimeError))
+            server = self.results_server if from_backend else BROKER
+        url = self._broker() if server == BROKER else self.config["result_backend"]
+        self.outages.failed(server, url, exc.__cause__ or exc)
+
+    def _after_outages(self) -> None:
+        """Send what the broker did not take; after an outage, every batch still in flight
+        (its result may have been published while go.py was cut off)."""
+        recovered = self.outages.recoveries != self._recoveries
+        self._recoveries = self.outages.recoveries
+        for ticket, task in list(self._pending.items()):
+            if task.result is None or recovered:
+                if task.result is not None:
+                    self._tickets.pop(task.result.id, None)
+                    self._forget(task.result)
+                self._send(task, ticket, uuid.uuid4().hex)
+                if task.result is None:
+                    return  # the broker is still down: keep the rest for the next look
 
     def _resent(self, ticket: str, task: _Task) -> bool:
         """Whether a refused spill was sent again, after its worker was given the run's
@@ -234,9 +322,9 @@ class CeleryExecutor:
         log.warning("%s", say("MAUS-134", worker=worker,
                               seq=", ".join(map(str, task.seqs)),
                               outcome="updated" if report.updated else report.detail))
-        task.result.forget()
+        self._forget(task.result)
         task.rebirths += 1
-        task.result = self._send(task.kwargs, ticket, uuid.uuid4().hex)
+        self._send(task, ticket, uuid.uuid4().hex)
         return True
 
     def _complete(self, ticket: str) -> list[Completed]:
@@ -244,8 +332,26 @@ class CeleryExecutor:
         try:
             return self._completed(ticket, task)
         finally:
-            task.result.forget()  # the back end keeps nothing of a collected spill
-            self.exchange.delete(*task.stored)
+            self._forget(task.result)  # the back end keeps nothing of a collected spill
+            try:
+                self.exchange.delete(*task.stored)
+            except ExecutorError as exc:  # the keys expire by themselves
+                log.debug("spill exchange keys left to expire: %s", exc)
+
+    def _forget(self, result: AsyncResult | None) -> None:
+        """Drop a result from the back end; when the back end is away, it expires by itself."""
+        if result is None:
+            return
+        try:
+            result.forget()
+        except self._connection_errors as exc:
+            log.debug("result %s left to expire: %s", result.id, exc)
+
+    @property
+    def _connection_errors(self) -> tuple[type[BaseException], ...]:
+        """What a server that does not answer raises, through Celery, kombu or redis-py."""
+        backend = getattr(self.app.backend, "connection_errors", ()) or ()
+        return (OperationalError, ConnectionError, OSError, RuntimeError, *backend)
 
     @staticmethod
     def _completed(ticket: str, task: _Task) -> list[Completed]:
@@ -265,8 +371,25 @@ class CeleryExecutor:
 
     def close(self) -> None:
         for task in self._pending.values():
-            task.result.forget()
+            self._forget(task.result)
         self._pending.clear()
         self._tickets.clear()
         self._arrived.clear()
         self.exchange.close()
+
+
+def _quiet_backend_retries() -> None:
+    """Celery's Redis back end logs every reconnection attempt as an ERROR (one a second)
+    and a CRITICAL banner after twenty; go.py's own outage message (MAUS-108) says it once,
+    with what to do. Shown still with log_level DEBUG."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for name in ("celery.backends.redis", "celery.backends.asynchronous"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def _server_of(url: str) -> str:
+    """The server a back-end URL names, as the outage messages call it."""
+    scheme = url.split(":", 1)[0].lower()
+    if scheme in ("rpc", "amqp", "pyamqp"):
+        return BROKER
+    return {"redis": "Redis", "rediss": "Redis"}.get(scheme, scheme)

@@ -55,7 +55,7 @@ def store_for(config: Mapping[str, Any]) -> DocumentStore:
 
 def _store(config: Mapping[str, Any], seq: int, spill: dict[str, Any]) -> None:
     # A store restarting for a few seconds must not lose the spill: wait it out.
-    retrying = Retrying(config["doc_store_retry_timeout"], log.warning)
+    retrying = Retrying(config["server_outage_timeout"], log.warning)
     document = StoredSpill.encode(seq, spill)
     retrying.call(f"store spill {seq}", lambda: store_for(config).put(document))
 

@@ -6,7 +6,8 @@ the Celery one. :class:`InProcessExecutor` runs the same spill side in this proc
 into the store as a worker would: the dataflow's logic can be exercised without a farm.
 
 An executor is made from the run's configuration by an :data:`ExecutorFactory` (go.py passes
-``CeleryExecutor``), after the dataflow has settled the configuration the workers get.
+``CeleryExecutor``), after the dataflow has settled the configuration the workers get, and
+with the run's :class:`~maus_online.outages.Outages`: ``factory(config, outages=outages)``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..doc_store import DocumentStore, StoredSpill, open_doc_store
+from ..outages import Outages
 from ..registry import Registry, build_default_registry
 from .spill_side import SpillSide, SpillSideSpec
 
@@ -65,7 +67,9 @@ class Executor(Protocol):
         """Release connections; spills still in flight are abandoned."""
 
 
-ExecutorFactory = Callable[[Mapping[str, Any]], Executor]
+#: ``factory(config, outages=outages)``: an executor for the run's settled configuration,
+#: reporting the servers it finds down to the run's outages.
+ExecutorFactory = Callable[..., Executor]
 
 
 class InProcessExecutor:
@@ -80,8 +84,10 @@ class InProcessExecutor:
 
     def __init__(self, config: Mapping[str, Any], store: DocumentStore | None = None, *,
                  registry: Registry | None = None, concurrency: int = 2,
-                 completion: Literal["in_order", "last_first"] = "in_order") -> None:
+                 completion: Literal["in_order", "last_first"] = "in_order",
+                 outages: Outages | None = None) -> None:
         self.config = config
+        self.outages = outages  # no server between here and the spill side: never down
         self.store = store if store is not None else open_doc_store(config)
         self._owns_store = store is None
         self.registry = registry or build_default_registry()
@@ -116,6 +122,9 @@ class InProcessExecutor:
         return ticket
 
     def collect(self, timeout: float) -> list[Completed]:
+        if timeout <= 0:
+            # This "worker" works only while it is waited on: nothing finished meanwhile.
+            return []
         tickets = list(self.pending)
         if self.completion == "last_first":
             tickets.reverse()

@@ -13,6 +13,10 @@ finishes)::
   ``KeyboardInterrupt`` wherever the main thread happens to be, and an interrupt that lands
   in a finaliser (a weakref callback, ``__del__``) is swallowed; so the handler also raises a
   flag, and the reading loop, which asks :meth:`Stop.check` between spills, stops anyway.
+* **A run that cannot go on** (a server stayed down past ``server_outage_timeout``, or any
+  other :class:`~maus_online.errors.MausError`) still salvages what it can -- the
+  merge side reduces what the store holds and closes the open run, so the images of every
+  spill reduced so far are written -- and then the first error is raised.
 * **Closing** runs every close in reverse order of registration, each even when an earlier
   one failed. A close that fails never masks the error that ended the job: the first error
   is the one raised, later ones are logged.
@@ -26,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 from typing import Any, TypeVar
 
+from ..errors import MausError
 from ..modules import Config, ModuleBase
 from .progress import ProgressDisplay
 from .statistics import RunStatistics
@@ -69,19 +74,33 @@ class Job:
         module.birth(config)
         self.closing(module.death, f"death of {type(module).__name__}")
 
-    def run(self, read: Callable[[Stop], None], finish: Callable[[], None]) -> None:
-        """``read`` until it returns or Ctrl-C, then ``finish`` (a second Ctrl-C abandons it)."""
+    def run(self, read: Callable[[Stop], None], finish: Callable[[], None],
+            salvage: Callable[[], None] | None = None) -> None:
+        """``read`` until it returns or Ctrl-C, then ``finish`` (a second Ctrl-C abandons it);
+        when either fails with a :class:`MausError`, ``salvage`` before the error is raised."""
         stop = Stop()
         previous = _catch_ctrl_c(stop)
         try:
             try:
-                read(stop)
-            except KeyboardInterrupt:
-                self.stats.interrupted = True
-            finish()
+                try:
+                    read(stop)
+                except KeyboardInterrupt:
+                    self.stats.interrupted = True
+                finish()
+            except MausError:
+                if salvage is not None:
+                    self._salvage(salvage)
+                raise
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+
+    @staticmethod
+    def _salvage(salvage: Callable[[], None]) -> None:
+        try:
+            salvage()
+        except Exception as exc:  # noqa: BLE001 - the error that ended the run is the one raised
+            log.error("while saving what the run had done, %s: %s", type(exc).__name__, exc)
 
     def __enter__(self) -> Job:
         return self

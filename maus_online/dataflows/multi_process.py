@@ -21,6 +21,7 @@ from typing import Any
 from ..catalogue import say
 from ..doc_store import DocumentStore, Retrying, absolute_store_url, open_doc_store
 from ..errors import ConfigurationError
+from ..outages import Outages
 from .assembly import Stages
 from .executor import ExecutorFactory
 from .input_transform import InputTransform
@@ -55,7 +56,7 @@ def _open_store(job: Job, config: Mapping[str, Any], store: DocumentStore | None
 
 
 def _retrying(config: Mapping[str, Any], progress: ProgressDisplay) -> Retrying:
-    return Retrying(config["doc_store_retry_timeout"], progress.note)
+    return Retrying(config["server_outage_timeout"], progress.note)
 
 
 def _producer(job: Job, stages: Stages, config: Mapping[str, Any], stats: RunStatistics,
@@ -65,7 +66,9 @@ def _producer(job: Job, stages: Stages, config: Mapping[str, Any], stats: RunSta
     closed when the job ends), and the producer that joins them, numbering from the store."""
     retrying = _retrying(config, progress)
     store = _open_store(job, config, store, retrying)
-    workers = executor(config)
+    outages = Outages(config["server_outage_timeout"], progress.note)
+    progress.paused = lambda: outages.paused
+    workers = executor(config, outages=outages)
     job.closing(workers.close, "closing the executor")
     job.born(stages.inputter, config)
     producer = InputTransform(spill_side_spec(stages), config, stats, progress, workers,
@@ -92,6 +95,8 @@ def run_multi_process(stages: Stages, config: Mapping[str, Any], stats: RunStati
                 while not producer.try_feed(spill):  # the workers are busy: take, reduce
                     producer.collect()
                     reader.step()
+                # What finished meanwhile, without waiting: a slow beam's plots stay current.
+                producer.collect(timeout=0)
                 reader.step()
 
         def finish() -> None:
@@ -105,7 +110,13 @@ def run_multi_process(stages: Stages, config: Mapping[str, Any], stats: RunStati
                 pass
             reader.close(end_open_run=not stats.interrupted)
 
-        job.run(read, finish)
+        def salvage() -> None:
+            # The workers are out of reach: reduce what they stored, and draw the run's images.
+            while reader.step():
+                pass
+            reader.close(end_open_run=True)
+
+        job.run(read, finish, salvage)
 
 
 def run_input_transform(stages: Stages, config: Mapping[str, Any], stats: RunStatistics,
@@ -122,6 +133,7 @@ def run_input_transform(stages: Stages, config: Mapping[str, Any], stats: RunSta
                 stats.count_input()
                 while not producer.try_feed(spill):
                     producer.collect()
+                producer.collect(timeout=0)  # the watermark follows the workers
 
         def finish() -> None:
             producer.drain()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from .statistics import RunStatistics, format_progress
@@ -25,6 +26,8 @@ class ProgressDisplay:
         self.interval = interval if self.on_terminal else log_interval
         self._last = time.monotonic()
         self._drawn = False
+        #: What is paused and why (a server down), shown at the end of the line; None: nothing.
+        self.paused: Callable[[], str | None] = lambda: None
 
     def update(self, force: bool = False) -> None:
         if not self.enabled:
@@ -34,6 +37,9 @@ class ProgressDisplay:
             return
         self._last = now
         line = format_progress(self.stats)
+        paused = self.paused()
+        if paused:
+            line += f" | {paused}"
         if self.on_terminal:
             self.stream.write("\r\x1b[K" + line)
             self._drawn = True
