@@ -1,22 +1,25 @@
 """InputPyJSON: spills read from a file of JSON documents, plain or gzip, streamed.
 
 Consumes the file named by ``input_json_file_name`` (checked as ``spill_validation`` says);
-produces one spill ``dict`` per document. The file may hold JSON lines (one document per line), pretty-printed documents over many lines, or documents simply
-concatenated; gzip is recognised by its magic bytes, whatever the suffix (:mod:`.files`).
+produces one spill ``dict`` per document. The file may hold JSON lines (one document per
+line), pretty-printed documents over many lines, or documents simply concatenated; gzip is
+recognised by its magic bytes, whatever the suffix (:mod:`.files`).
 
 The file is read in blocks of whole lines, never loaded whole. JSON lines take the fast
 path: orjson decodes each line. A line orjson rejects starts a gathered document: lines are
 added, a stretch at a time, until its brackets balance (counted outside strings, which cannot
 span lines in JSON); then ``json.JSONDecoder.raw_decode`` splits what was gathered into
-documents, because orjson cannot decode a prefix of a buffer.
+documents, because orjson cannot decode a prefix of a buffer (:class:`~maus_online.codec.
+LenientDecoder`, which notes the numbers JSON does not allow).
 
-Bad input never stops the run. Text that is not JSON becomes one error spill
-``{"maus_event_type": "Spill", "errors": {"InputPyJSON": ["<file> line N: not valid JSON:
-..."]}}`` and the reader resynchronises at the next line that starts with ``{`` in column 0,
-where JSON lines and pretty-printed documents begin (nested objects are indented; with
-``indent=0`` they are not, and a nested object found there fails validation instead). A
-document failing the spill schema is passed on with the reason in ``errors["InputPyJSON"]``.
-A file that is one JSON array of spills is not a supported layout: it would be gathered whole.
+Bad input in a file that holds something never stops the run. Text that is not JSON becomes
+one error spill ``{"maus_event_type": "Spill", "errors": {"InputPyJSON": ["MAUS-133 <file>
+line N: not valid JSON: ..."]}}`` and the reader resynchronises at the next line that starts
+with ``{`` in column 0, where JSON lines and pretty-printed documents begin (nested objects
+are indented; with ``indent=0`` they are not, and a nested object found there fails
+validation instead). A document failing the spill schema is passed on with the reason in
+``errors["InputPyJSON"]``. A file that is one JSON array of spills is not a supported
+layout: it would be gathered whole.
 
 What is refused, and how (docs/spill_format.md, "Input errors"):
 
@@ -26,11 +29,10 @@ What is refused, and how (docs/spill_format.md, "Input errors"):
   to its last complete document; then one error spill names the line of the cut and the
   last complete spill (MAUS-137);
 * ``NaN``, ``Infinity`` and ``-Infinity`` (and ``1e999``) are not JSON: the spill holding
-  one is passed on with the field named in its errors (MAUS-138). orjson refuses them on the
-  fast path; the gathered path's ``json`` decoder notes them (:class:`~maus_online.codec.
-  LenientDecoder`).
+  one is passed on with the fields named in its errors (MAUS-138). orjson refuses them on
+  the fast path, so only a gathered document can hold one, and only then is it walked.
 
-Every such spill is an input error (:func:`~maus_online.inputs.input_failed`): the
+Every such spill is an input error (:func:`~maus_online.spill.input_failed`): the
 dataflow neither transforms it nor gives it to a reducer, but outputs it and counts it.
 """
 from __future__ import annotations
@@ -314,7 +316,7 @@ class InputPyJSON(InputBase):
                         break
                     spill = self._spill(item)
                     if item.error is None and not input_failed(spill):
-                        last = spill
+                        last = spill_label(spill)
                     yield spill
                 cut = getattr(stream, "cut", None)
         except OSError as exc:  # a read error: what was read is delivered, the rest lost
@@ -326,7 +328,8 @@ class InputPyJSON(InputBase):
     def _spill(self, item: Item) -> Spill:
         where = f"{self.path} line {item.line}"
         if item.error is not None:
-            return _error_spill(say("MAUS-133", where=where, reason=f"not valid JSON: {item.error}"))
+            return _error_spill(say("MAUS-133", where=where,
+                                    reason=f"not valid JSON: {item.error}"))
         document = item.document
         if not isinstance(document, dict):
             kind = _JSON_TYPES.get(type(document), type(document).__name__)
@@ -346,16 +349,17 @@ class InputPyJSON(InputBase):
 def _refuse_non_finite(document: Spill, where: str) -> None:
     """Record, in ``document``'s errors, the fields holding NaN or an infinity."""
     found = list(non_finite_paths(document))
-    named = ", ".join(f"{path} is {json_spelling(value)}" for path, value in found[:_NAMED_FIELDS])
+    named = ", ".join(f"{path} is {json_spelling(value)}"
+                      for path, value in found[:_NAMED_FIELDS])
     if len(found) > _NAMED_FIELDS:
         named += f" (and {len(found) - _NAMED_FIELDS} more)"
     record_error(document, InputPyJSON.module_name(),
                  say("MAUS-138", where=where, label=spill_label(document), fields=named))
 
 
-def _cut_spill(where: str, reason: str, last: Spill | None) -> Spill:
-    last_good = spill_label(last) if last is not None else "none"
-    return _error_spill(say("MAUS-137", where=where, reason=reason, last=last_good))
+def _cut_spill(where: str, reason: str, last: str | None) -> Spill:
+    """The error spill of a cut: ``last`` is the label of the last complete spill, if any."""
+    return _error_spill(say("MAUS-137", where=where, reason=reason, last=last or "none"))
 
 
 def _error_spill(message: str) -> Spill:
