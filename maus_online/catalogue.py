@@ -134,6 +134,20 @@ CATALOGUE: dict[str, Message] = _messages(
     Message("MAUS-134", "restarting", "go.py",
             "worker {worker} refused spill {seq}: it started after the run's birth; given the "
             "run's configuration ({outcome}), the spill is sent again"),
+    Message("MAUS-135", "input", "go.py",
+            "the input file {path} is empty ({what}): there are no spills to read; name a "
+            "file of spills in input_json_file_name"),
+    Message("MAUS-136", "input", "go.py",
+            "cannot read the input file {path}: {reason}"),
+    Message("MAUS-137", "input", "go.py",
+            "{where}: the file is cut short ({reason}); every complete spill before the cut "
+            "was read, the last one {last}"),
+    Message("MAUS-138", "input", "go.py",
+            "{where}: {label}: {fields}, which JSON does not allow in a number; the spill is "
+            "refused"),
+    Message("MAUS-139", "input", "go.py",
+            "{label}: {field} is {value}, not {expected}; {reducer} leaves the spill out of "
+            "its plots"),
     Message("MAUS-140", "information", "go.py",
             "{server} {url} is back after {seconds} s; the run goes on"),
     Message("MAUS-141", "paused", "go.py",

@@ -7,8 +7,9 @@ spill, then one document::
      "spills_with_errors": 3, "errors_by_module": {"MapPyTOFDigits": 4}}
 
 ``spills`` counts physics spills; ``spills_with_errors`` counts every spill with a
-non-empty ``errors`` object (run markers and unreadable input included: a spill the input
-could not read is still a spill that failed); ``errors_by_module`` counts messages.
+non-empty ``errors`` object (run markers included); ``errors_by_module`` counts messages.
+Input errors (spills the input could not read or validate) reach no reducer, this one
+included: go.py's summary counts them.
 """
 from __future__ import annotations
 

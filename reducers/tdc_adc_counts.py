@@ -12,11 +12,17 @@ data nobody reconstructed. Produces 5 images:
 
 A hit whose channel key the cabling map does not know for that station is counted in the
 time or charge plot, left out of the occupancy, and reported in the spill's ``errors``.
+
+A value it cannot plot (a string where a time belongs, a hit that is not an object: what
+validation reports, when it is on, before the spill could come here) leaves the whole spill
+out of these plots, with a :class:`~maus_online.errors.SpillError` naming the spill and the
+field (MAUS-139) rather than numpy's ``ValueError``. The fast path never looks for it: only
+when it fails is the spill walked to find the culprit.
 """
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import chain
 from operator import itemgetter, methodcaller
 from typing import TYPE_CHECKING, Any
@@ -24,7 +30,10 @@ from typing import TYPE_CHECKING, Any
 import boost_histogram as bh
 import numpy as np
 
+from maus_online.catalogue import say
+from maus_online.errors import SpillError
 from maus_online.modules import Config, Spill, record_error
+from maus_online.spill import spill_label
 from maus_online.tof.detector import load_cabling, load_geometry
 
 from . import style
@@ -44,6 +53,8 @@ GROUPS = ((0, 0, "x PMT 0"), (0, 1, "x PMT 1"), (1, 0, "y PMT 0"), (1, 1, "y PMT
 _LEADING = itemgetter("leading_time")
 _CHARGE = itemgetter("charge_mm")
 _KEY = itemgetter("channel_key")
+#: The boards read, with the number each hit must hold.
+BOARDS = (("V1290", "leading_time"), ("V1724", "charge_mm"))
 
 
 def board_hits(triggers: Sequence[Any], board: str) -> list[dict[str, Any]]:
@@ -97,21 +108,39 @@ class ReducePyHistogramTDCADCCounts(ReducePyMatplotlibHistogram):
         daq = spill.get("daq_data")
         if not daq:
             return
-        stations = [daq.get(detector) or () for detector in self.detectors]
-        unknown: list[str] = []
-        for board, value, values, hits, lookup in (
-                ("V1290", _LEADING, self.tdc, self.tdc_hits, self.tdc_index),
-                ("V1724", _CHARGE, self.adc, self.adc_hits, self.adc_index)):
-            per_station = [board_hits(triggers, board) for triggers in stations]
-            every = list(chain.from_iterable(per_station))
-            # One fill per histogram per spill, from arrays made by map() in C.
-            values.fill(np.repeat(np.arange(len(per_station)), list(map(len, per_station))),
-                        np.fromiter(map(value, every), np.float64, len(every)))
-            unknown += lookup.fill(hits, Counter(map(_KEY, every)))
+        try:
+            columns = self._columns(daq)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            field, value, expected = first_bad_value(daq, self.detectors) or (
+                "daq_data", f"unreadable ({type(exc).__name__}: {exc})", "the raw data layout")
+            raise SpillError(say("MAUS-139", label=spill_label(spill), field=field, value=value,
+                                 expected=expected, reducer=self.module_name())) from None
+        unknown: list[Any] = []
+        for (stations, numbers, keys), values, hits, lookup in zip(
+                columns, (self.tdc, self.adc), (self.tdc_hits, self.adc_hits),
+                (self.tdc_index, self.adc_index)):
+            values.fill(stations, numbers)
+            unknown += lookup.fill(hits, keys)
         if unknown:
             record_error(spill, self.module_name(),
                          f"{len(unknown)} DAQ channel keys not in the cabling map, left out "
-                         f"of the occupancy: {', '.join(map(str, sorted(unknown)[:5]))}")
+                         f"of the occupancy: {', '.join(sorted(map(str, unknown))[:5])}")
+
+    def _columns(self, daq: Mapping[str, Any]) -> list[tuple[np.ndarray, np.ndarray, Counter]]:
+        """Per board: each hit's station and number, and the hits per channel key; all read
+        before anything is filled, so a spill is filled whole or not at all."""
+        stations = [daq.get(detector) or () for detector in self.detectors]
+        columns = []
+        for (board, _), value in zip(BOARDS, (_LEADING, _CHARGE)):
+            per_station = [board_hits(triggers, board) for triggers in stations]
+            every = list(chain.from_iterable(per_station))
+            # One fill per histogram per spill, from arrays made by map() in C.
+            numbers = np.fromiter(map(value, every), np.float64, len(every))
+            if np.isnan(numbers).any():  # numpy reads null as NaN: not a number either
+                raise ValueError(f"{board} hits with no number")
+            columns.append((np.repeat(np.arange(len(per_station)), list(map(len, per_station))),
+                            numbers, Counter(map(_KEY, every))))
+        return columns
 
     def plots(self) -> list[Plot]:
         labels = [f"TOF{station.number}" for station in self.stations]
@@ -151,3 +180,58 @@ class ReducePyHistogramTDCADCCounts(ReducePyMatplotlibHistogram):
             n = next(iter(plot.histograms.values())).axes[0].size // len(GROUPS)
             for g in range(1, len(GROUPS)):
                 axes.axvline(g * n - 0.5, color=style.MARK_COLOUR, linestyle=":", linewidth=1.0)
+
+
+def first_bad_value(daq: Any, detectors: Sequence[str]) -> tuple[str, str, str] | None:
+    """The first value of ``daq`` (a spill's ``daq_data``) this reducer cannot read, as
+    ``(JSON path, its repr, what belongs there)``; None when there is none.
+
+    >>> first_bad_value({"tof1": [{"V1290": [{"leading_time": "abc", "channel_key": "k"}]}]},
+    ...                 ["tof1"])
+    ('daq_data.tof1[0].V1290[0].leading_time', "'abc'", 'a number')
+    """
+    if not isinstance(daq, Mapping):
+        return "daq_data", _shown(daq), "an object"
+    for detector in detectors:
+        triggers, path = daq.get(detector), f"daq_data.{detector}"
+        if not triggers:
+            continue
+        if not isinstance(triggers, list):
+            return path, _shown(triggers), "a list of triggers"
+        for t, trigger in enumerate(triggers):
+            if trigger is None:
+                continue  # a gap MAUS left
+            if not isinstance(trigger, Mapping):
+                return f"{path}[{t}]", _shown(trigger), "an object"
+            for board, number in BOARDS:
+                found = _bad_hit(trigger.get(board, []), f"{path}[{t}].{board}", number)
+                if found:
+                    return found
+    return None
+
+
+def _bad_hit(hits: Any, path: str, number: str) -> tuple[str, str, str] | None:
+    if not isinstance(hits, list):
+        return path, _shown(hits), "a list of hits"
+    for h, hit in enumerate(hits):
+        where = f"{path}[{h}]"
+        if not isinstance(hit, Mapping):
+            return where, _shown(hit), "an object"
+        value = hit.get(number, _MISSING)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            return f"{where}.{number}", _shown(value), "a number"
+        key = hit.get("channel_key", _MISSING)
+        if key is _MISSING or isinstance(key, (list, dict)):
+            return f"{where}.channel_key", _shown(key), "a channel key"
+    return None
+
+
+_MISSING = object()
+_SHOWN = 40
+
+
+def _shown(value: Any) -> str:
+    if value is _MISSING:
+        return "missing"
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."

@@ -166,7 +166,8 @@ def test_truncated_gzip_reports_and_ends(tmp_path: Path) -> None:
     path = tmp_path / "cut.json.gz"
     path.write_bytes(whole[: len(whole) // 2])
     out = read(path)
-    assert "cannot read further" in input_errors(out[-1])[0]
+    (message,) = out[-1]["errors"]["InputPyJSON"]
+    assert message.startswith("MAUS-137 ") and "the file is cut short" in message
     assert all(not input_errors(spill) for spill in out[:-1])
 
 

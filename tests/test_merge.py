@@ -135,5 +135,8 @@ def test_the_summary_tells_input_transform_and_reducer_failures_apart():
     merge.process({**skeleton(1, 4), "errors": {"execute_transform": ["failed: worker lost"]}})
     merge.finish()
     assert (stats.spills_failed, stats.input_failed, stats.transform_failed) == (4, 1, 2)
-    assert ("spills failed:    4 (1 unreadable input, 2 in the transform, 1 with reducer "
-            "errors only)") in format_summary(stats)
+    summary = format_summary(stats)
+    assert ("spills failed:    4 (1 input error, 2 in the transform, 1 with reducer "
+            "errors only)") in summary
+    # The input error is neither a physics spill nor a marker.
+    assert "spills done:      6 (3 physics, 2 run markers, 1 input error)" in summary

@@ -9,6 +9,11 @@ emits its final documents.
 Documents a reducer finishes off the merge path (images drawn in their own process) are
 collected between spills and, before the reducers die, waited for: the end of a run always
 has its images. The spill side's partials are the reducers' business; outputs never see them.
+
+An input error (:func:`~maus_online.spill.input_failed`) goes to no reducer: what it holds
+failed validation or could not be read, and would show in the plots as if it were good. Nor
+does it open or close a run once one is open (its type and numbers are not to be trusted):
+it is output and counted within the run it arrived in.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..modules import PARTIALS, OutputBase, ReduceBase, Spill, describe_error, record_error
-from ..spill import END_OF_RUN, START_OF_RUN
+from ..spill import END_OF_RUN, START_OF_RUN, input_failed
 from .statistics import RunStatistics
 
 log = logging.getLogger(__name__)
@@ -50,7 +55,12 @@ class MergeOutput:
 
     def process(self, spill: Spill) -> None:
         """Reduce and output one spill, opening and closing runs around it as needed."""
-        kind = spill.get("daq_event_type")
+        failed = input_failed(spill)
+        if failed and self.in_run:
+            self._dispatch(spill)
+            return
+        # An input error outside a run opens one (the outputs are born with it), never closes it.
+        kind = None if failed else spill.get("daq_event_type")
         run = spill.get("run_number", self.current_run)
         if self.in_run and (kind == START_OF_RUN or run != self.current_run):
             self._dispatch(marker(END_OF_RUN, self.current_run, self.last_spill_number + 1))
@@ -91,11 +101,12 @@ class MergeOutput:
             module.death()
 
     def _dispatch(self, spill: Spill) -> None:
-        number = spill.get("spill_number")
-        if isinstance(number, int):
-            self.last_spill_number = max(self.last_spill_number, number)
         documents: list[dict[str, Any]] = []
-        for reducer in self.reducers:
+        reduced = not input_failed(spill)
+        number = spill.get("spill_number")
+        if reduced and isinstance(number, int):
+            self.last_spill_number = max(self.last_spill_number, number)
+        for reducer in self.reducers if reduced else ():
             try:
                 documents.extend(reducer.process(spill))
             except Exception as exc:  # noqa: BLE001 - recorded in the spill, the run goes on

@@ -5,12 +5,16 @@ every dataflow: in go.py's own loop (``pipeline_single_thread``), in a Celery wo
 sub-process (``workers/host.py``), and in :class:`~maus_online.dataflows.executor.
 InProcessExecutor`. So the bins are the same whichever process filled them.
 
-1. the maps transform the spill (a spill the input could not read skips them: they would only
-   fail again);
+1. the maps transform the spill;
 2. each reducer that splits (:meth:`ReduceBase.splits`) fills its partial from the transformed
    physics spill, into ``spill["partials"][name]`` (``None`` and an entry in ``errors`` when
    its fill part raised);
 3. the spill is cut to the envelope, the partials and the fields the merge side reads.
+
+An input error (:func:`~maus_online.spill.input_failed`: unreadable, invalid, or refused)
+skips 1 and 2: the maps would only fail again or, worse, reconstruct what validation has
+just rejected, and a partial of it would reach the plots. It is only cut (3), and goes on,
+so that the merge side outputs it and counts its error.
 """
 from __future__ import annotations
 
@@ -19,12 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import SpecificationError
-from ..inputs import input_failed
 from ..modules import (PARTIALS, Config, MapBase, ReduceBase, Spill, apply_map, describe_error,
                        fields_read, record_error)
 from ..registry import Registry
 from ..specification import Specification, build_transform
-from ..spill import is_physics, project
+from ..spill import input_failed, is_physics, project
 from .assembly import Stages
 
 

@@ -1,5 +1,9 @@
 """Counting what a run did: spills in, done, failed, errors by module, and the final summary.
 
+A spill done is one of three kinds, counted apart: a physics spill, a run marker, or an input
+error (:func:`~maus_online.spill.input_failed`, whatever its ``daq_event_type`` claims). An
+input error is also a failed spill, and its own kind of failure.
+
 :class:`RunStatistics` is plain bookkeeping shared by the input side and the merge side of a
 dataflow; :func:`format_summary` turns it into the text go.py prints at the end.
 """
@@ -12,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalogue import say
-from ..inputs import input_failed
-from ..spill import is_marker, spill_label
+from ..spill import input_failed, is_marker, spill_label
 
 #: How many error messages the summary quotes in full; the rest are counted.
 QUOTED_ERRORS = 5
@@ -43,14 +46,15 @@ class RunStatistics:
     transform_failures: int = 0
     #: Spills a restarted merge-output reduced again to rebuild its open run.
     spills_replayed: int = 0
-    #: Of the failed spills: those the input could not read or validate, and those a map or
-    #: the farm failed on. The rest of the failures are the reducers' (errors_by_module).
+    #: Of the failed spills: the input errors (spills the input could not read, validate or
+    #: accept; done, but neither physics nor markers), and those a map or the farm failed on.
+    #: The rest of the failures are the reducers' (errors_by_module).
     input_failed: int = 0
     transform_failed: int = 0
 
     @property
     def spills_done(self) -> int:
-        return self.physics_done + self.markers_done
+        return self.physics_done + self.markers_done + self.input_failed
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -71,7 +75,10 @@ class RunStatistics:
         """Count a spill that reached the end of the chain, and the errors it carries; errors
         of the modules named in ``reducers`` are the reducers', the others the input's or the
         transform's."""
-        if is_marker(spill):
+        failed_in_input = input_failed(spill)
+        if failed_in_input:
+            self.input_failed += 1
+        elif is_marker(spill):
             self.markers_done += 1
         else:
             self.physics_done += 1
@@ -79,9 +86,9 @@ class RunStatistics:
         if not errors or not isinstance(errors, dict):
             return
         self.spills_failed += 1
-        if input_failed(spill):
-            self.input_failed += 1
-        elif any(str(module) not in reducers for module, messages in errors.items() if messages):
+        # An input error was counted above, as its own kind of spill and of failure.
+        if not failed_in_input and any(str(module) not in reducers
+                                       for module, messages in errors.items() if messages):
             self.transform_failed += 1
         label = spill_label(spill)
         for module, messages in errors.items():
@@ -115,8 +122,19 @@ def _failure_kinds(stats: RunStatistics) -> str:
     if not stats.spills_failed:
         return ""
     in_reducers = stats.spills_failed - stats.input_failed - stats.transform_failed
-    return (f" ({stats.input_failed} unreadable input, {stats.transform_failed} in the "
+    return (f" ({_input_errors(stats)}, {stats.transform_failed} in the "
             f"transform, {in_reducers} with reducer errors only)")
+
+
+def _input_errors(stats: RunStatistics) -> str:
+    count = stats.input_failed
+    return f"{count} input error{'' if count == 1 else 's'}"
+
+
+def _done_kinds(stats: RunStatistics) -> str:
+    """The spills done by kind; input errors only when there were some (most runs have none)."""
+    kinds = f"{stats.physics_done} physics, {stats.markers_done} run markers"
+    return kinds + (f", {_input_errors(stats)}" if stats.input_failed else "")
 
 
 def _worker_counts(stats: RunStatistics) -> str:
@@ -131,8 +149,7 @@ def format_summary(stats: RunStatistics) -> str:
         "MAUS Online summary" + (" (interrupted by Ctrl-C)" if stats.interrupted else ""),
         f"  runs:             {runs}",
         f"  spills read:      {stats.spills_in}",
-        f"  spills done:      {stats.spills_done} ({stats.physics_done} physics, "
-        f"{stats.markers_done} run markers)",
+        f"  spills done:      {stats.spills_done} ({_done_kinds(stats)})",
         f"  spills failed:    {stats.spills_failed}" + _failure_kinds(stats),
         f"  documents output: {stats.documents_out} (spills and reducer documents, to each output)",
         f"  time:             {elapsed:.2f} s, {stats.rate():.1f} spills/s",

@@ -1,29 +1,44 @@
 """InputPyJSON: spills read from a file of JSON documents, plain or gzip, streamed.
 
 Consumes the file named by ``input_json_file_name`` (checked as ``spill_validation`` says);
-produces one spill ``dict`` per document. The file may hold JSON lines (one document per line), pretty-printed documents over many lines, or documents simply
-concatenated; gzip is recognised by its magic bytes, whatever the suffix.
+produces one spill ``dict`` per document. The file may hold JSON lines (one document per
+line), pretty-printed documents over many lines, or documents simply concatenated; gzip is
+recognised by its magic bytes, whatever the suffix (:mod:`.files`).
 
 The file is read in blocks of whole lines, never loaded whole. JSON lines take the fast
 path: orjson decodes each line. A line orjson rejects starts a gathered document: lines are
 added, a stretch at a time, until its brackets balance (counted outside strings, which cannot
 span lines in JSON); then ``json.JSONDecoder.raw_decode`` splits what was gathered into
-documents, because orjson cannot decode a prefix of a buffer.
+documents, because orjson cannot decode a prefix of a buffer (:class:`~maus_online.codec.
+LenientDecoder`, which notes the numbers JSON does not allow).
 
-Bad input never stops the run. Text that is not JSON becomes one error spill
-``{"maus_event_type": "Spill", "errors": {"InputPyJSON": ["<file> line N: not valid JSON:
-..."]}}`` and the reader resynchronises at the next line that starts with ``{`` in column 0,
-where JSON lines and pretty-printed documents begin (nested objects are indented; with
-``indent=0`` they are not, and a nested object found there fails validation instead). A
-document failing the spill schema is passed on with the reason in ``errors["InputPyJSON"]``.
-A file that is one JSON array of spills is not a supported layout: it would be gathered whole.
+Bad input in a file that holds something never stops the run. Text that is not JSON becomes
+one error spill ``{"maus_event_type": "Spill", "errors": {"InputPyJSON": ["MAUS-133 <file>
+line N: not valid JSON: ..."]}}`` and the reader resynchronises at the next line that starts
+with ``{`` in column 0, where JSON lines and pretty-printed documents begin (nested objects
+are indented; with ``indent=0`` they are not, and a nested object found there fails
+validation instead). A document failing the spill schema is passed on with the reason in
+``errors["InputPyJSON"]``. A file that is one JSON array of spills is not a supported
+layout: it would be gathered whole.
+
+What is refused, and how (docs/spill_format.md, "Input errors"):
+
+* a file that cannot be opened, or holds nothing but white space, stops the run at birth
+  (MAUS-135, MAUS-136): there is nothing to reconstruct;
+* a file cut short (a gzip whose stream ends early or is corrupt, a read error) is read up
+  to its last complete document; then one error spill names the line of the cut and the
+  last complete spill (MAUS-137);
+* ``NaN``, ``Infinity`` and ``-Infinity`` (and ``1e999``) are not JSON: the spill holding
+  one is passed on with the fields named in its errors (MAUS-138). orjson refuses them on
+  the fast path, so only a gathered document can hold one, and only then is it walked.
+
+Every such spill is an input error (:func:`~maus_online.spill.input_failed`): the
+dataflow neither transforms it nor gives it to a reducer, but outputs it and counts it.
 """
 from __future__ import annotations
 
-import gzip
 import json
 import re
-import zlib
 from collections.abc import Generator, Iterator
 from itertools import accumulate
 from pathlib import Path
@@ -31,12 +46,13 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
-from ..errors import ConfigurationError, SpillError
 from ..catalogue import say
+from ..codec import LenientDecoder, json_spelling, non_finite_paths
+from ..errors import ConfigurationError, SpillError
 from ..modules import Config, InputBase, Spill, record_error
-from ..spill import compile_validator, validate_spill
+from ..spill import compile_validator, input_failed, spill_label, validate_spill
+from .files import check_spill_file, open_spill_file
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20
 # What the bracket count keeps of a text: quotes, brackets and line breaks.
@@ -54,12 +70,22 @@ _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", boo
                type(None): "null"}
 
 
+#: Non-finite fields a message names at most (the rest are counted).
+_NAMED_FIELDS = 3
+
+
 class Item(NamedTuple):
-    """One document (``error`` None) or one stretch of text that is not JSON (``error`` set)."""
+    """One document (``error`` None) or one stretch of text that is not JSON (``error`` set).
+
+    ``cut``: the text is the document a cut stream ended inside. ``non_finite``: the
+    document holds ``NaN`` or an infinity (the slow path's decoder met one).
+    """
 
     line: int
     document: Any = None
     error: str | None = None
+    cut: bool = False
+    non_finite: bool = False
 
 
 def _walk(data: bytes, depth: int) -> tuple[int, bool]:
@@ -83,7 +109,7 @@ class JSONStreamReader:
     """Iterate :meth:`items` over a binary stream (see the module docstring)."""
 
     def __init__(self, chunk_size: int = _CHUNK) -> None:
-        self._decoder = json.JSONDecoder()
+        self._decoder = LenientDecoder()
         self._chunk = chunk_size
         self._buf = b""
         self._pos = 0       # first byte not yet consumed ...
@@ -91,6 +117,12 @@ class JSONStreamReader:
         self._doc: int | None = None  # where the gathered document starts, when gathering
         self._doc_line = self._doc_column = self._depth = 0
         self._skipping = False  # after an error: until a line starting with "{"
+        self._cut = False  # the stream ended early (GzipStream.cut): what is left is the cut
+
+    @property
+    def line(self) -> int:
+        """The line the reader has reached (at the end: one past the last line)."""
+        return self._line
 
     def items(self, stream: IO[bytes]) -> Iterator[Item]:
         head = stream.read(len(_BOM))
@@ -101,6 +133,7 @@ class JSONStreamReader:
                 if at_eof:
                     if self._doc is None:
                         return
+                    self._cut = bool(getattr(stream, "cut", None))
                     yield from self._drain(cut_short="the file ends inside the document")
                     continue
                 at_eof = self._refill(stream)
@@ -191,7 +224,9 @@ class JSONStreamReader:
                 self._move_to(text, position)
                 yield self._fail(invalid)
                 return
-            yield Item(self._doc_line + text.count("\n", 0, position), document)
+            non_finite, self._decoder.met_non_finite = self._decoder.met_non_finite, False
+            yield Item(self._doc_line + text.count("\n", 0, position), document,
+                       non_finite=non_finite)
             position = _SPACES.match(text, stop).end()
         self._doc = None
 
@@ -200,7 +235,9 @@ class JSONStreamReader:
         """The document at ``position`` did not decode: malformed, or still to be completed."""
         line, column = self._doc_line, self._doc_column
         self._move_to(text, position)
-        if isinstance(exc, RecursionError):
+        if self._cut:  # whatever is wrong with the last document, the cut made it so
+            yield self._fail(cut_short or "the file ends inside the document", cut=True)
+        elif isinstance(exc, RecursionError):
             yield self._fail("the document is nested too deeply")
         elif exc.pos < len(text.rstrip()):
             column = exc.colno + (column if exc.lineno == 1 else 0)
@@ -219,9 +256,10 @@ class JSONStreamReader:
         head = text[:position]
         self._doc += position if head.isascii() else len(head.encode("utf-8"))
 
-    def _fail(self, reason: str) -> Item:
+    def _fail(self, reason: str, cut: bool = False) -> Item:
         """Report the gathered document; look for the next one from the line after its first."""
-        item = Item(self._doc_line, error=reason)
+        self._decoder.met_non_finite = False
+        item = Item(self._doc_line, error=reason, cut=cut)
         newline = self._buf.find(b"\n", self._doc, self._pos)
         self._pos = newline + 1 if newline >= 0 else self._pos
         self._line = self._doc_line + 1
@@ -248,6 +286,7 @@ class InputPyJSON(InputBase):
             problem = "is not a file" if path.exists() else "does not exist"
             raise ConfigurationError(f"configuration key 'input_json_file_name' names {name!r}, "
                                      f"which {problem}")
+        check_spill_file(path)  # empty or unreadable: the run stops here, not silently
         self.path = path
         mode = config["spill_validation"]
         self.validate = mode != "off"
@@ -268,21 +307,36 @@ class InputPyJSON(InputBase):
             self._emitting = None
 
     def _spills(self, path: Path) -> Generator[Spill, None, None]:
-        with _open(path) as stream:
-            try:
-                for item in JSONStreamReader().items(stream):
-                    yield self._spill(item)
-            except (OSError, EOFError, zlib.error) as exc:  # a corrupt or truncated gzip
-                yield _error_spill(path, f"cannot read further: {exc}")
+        reader, last, cut_line = JSONStreamReader(), None, None
+        try:
+            with open_spill_file(path) as stream:
+                for item in reader.items(stream):
+                    if item.cut:  # the document the cut ended inside: reported as the cut
+                        cut_line = item.line
+                        break
+                    spill = self._spill(item)
+                    if item.error is None and not input_failed(spill):
+                        last = spill_label(spill)
+                    yield spill
+                cut = getattr(stream, "cut", None)
+        except OSError as exc:  # a read error: what was read is delivered, the rest lost
+            cut = exc.strerror or str(exc)
+        if cut:
+            line = reader.line if cut_line is None else cut_line
+            yield _cut_spill(f"{path} line {line}", cut, last)
 
     def _spill(self, item: Item) -> Spill:
         where = f"{self.path} line {item.line}"
         if item.error is not None:
-            return _error_spill(where, f"not valid JSON: {item.error}")
+            return _error_spill(say("MAUS-133", where=where,
+                                    reason=f"not valid JSON: {item.error}"))
         document = item.document
         if not isinstance(document, dict):
             kind = _JSON_TYPES.get(type(document), type(document).__name__)
-            return _error_spill(where, f"a JSON {kind}, not a spill object")
+            return _error_spill(say("MAUS-133", where=where,
+                                    reason=f"a JSON {kind}, not a spill object"))
+        if item.non_finite:
+            _refuse_non_finite(document, where)
         if self.validate:
             try:
                 validate_spill(document, self.mode)
@@ -292,12 +346,21 @@ class InputPyJSON(InputBase):
         return document
 
 
-def _error_spill(where: object, reason: str) -> Spill:
-    return {"maus_event_type": "Spill",
-            "errors": {InputPyJSON.module_name(): [say("MAUS-133", where=where, reason=reason)]}}
+def _refuse_non_finite(document: Spill, where: str) -> None:
+    """Record, in ``document``'s errors, the fields holding NaN or an infinity."""
+    found = list(non_finite_paths(document))
+    named = ", ".join(f"{path} is {json_spelling(value)}"
+                      for path, value in found[:_NAMED_FIELDS])
+    if len(found) > _NAMED_FIELDS:
+        named += f" (and {len(found) - _NAMED_FIELDS} more)"
+    record_error(document, InputPyJSON.module_name(),
+                 say("MAUS-138", where=where, label=spill_label(document), fields=named))
 
 
-def _open(path: Path) -> IO[bytes]:
-    with open(path, "rb") as probe:
-        magic = probe.read(len(_GZIP_MAGIC))
-    return gzip.open(path, "rb") if magic == _GZIP_MAGIC else open(path, "rb")
+def _cut_spill(where: str, reason: str, last: str | None) -> Spill:
+    """The error spill of a cut: ``last`` is the label of the last complete spill, if any."""
+    return _error_spill(say("MAUS-137", where=where, reason=reason, last=last or "none"))
+
+
+def _error_spill(message: str) -> Spill:
+    return {"maus_event_type": "Spill", "errors": {InputPyJSON.module_name(): [message]}}

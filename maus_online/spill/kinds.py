@@ -1,4 +1,5 @@
-"""The three kinds of spill (``daq_event_type``), spelled in one place, and the smallest spill.
+"""The three kinds of spill (``daq_event_type``), spelled in one place, the smallest spill,
+and the one test of whether a spill is an input error.
 
 >>> skeleton(7, 3)
 {'maus_event_type': 'Spill', 'daq_event_type': 'physics_event', 'run_number': 7, 'spill_number': 3, 'errors': {}}
@@ -29,3 +30,27 @@ def is_marker(spill: Mapping[str, Any]) -> bool:
 def is_physics(spill: Mapping[str, Any]) -> bool:
     """True for a ``physics_event`` spill: the ones that hold the beam's triggers."""
     return spill.get("daq_event_type") == PHYSICS_EVENT
+
+
+#: Input modules record their errors under their own name, which starts with this.
+INPUT_ERROR_PREFIX = "InputPy"
+
+
+def input_failed(spill: Mapping[str, Any]) -> bool:
+    """True when an input module recorded an error in ``spill``: it is unreadable, invalid,
+    or refused (a NaN in a number). Such a spill is an *input error*, whatever its
+    ``daq_event_type`` says: no map transforms it, no reducer sees it (its contents are not
+    to be trusted, and would show in the plots as if they were), and it is still output and
+    counted, so that its error reaches the shifter. The spill side and the merge side both
+    ask this, and only this.
+
+    >>> input_failed({"errors": {"InputPyJSON": ["line 3: not valid JSON"]}})
+    True
+    >>> input_failed({"errors": {"MapPyTOFDigits": ["no cabling"]}})
+    False
+    """
+    errors = spill.get("errors")
+    if not isinstance(errors, Mapping):
+        return False
+    return any(str(name).startswith(INPUT_ERROR_PREFIX) and messages
+               for name, messages in errors.items())
