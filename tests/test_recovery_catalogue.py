@@ -49,7 +49,7 @@ def test_the_guide_is_organised_by_the_symptoms_a_shifter_sees():
 
 
 def test_every_message_of_ours_is_printed_somewhere_in_the_code():
-    sources = "".join(path.read_text() for folder in ("maus_online", "workers", "webfrontend")
+    sources = "".join(path.read_text() for folder in ("maus_online", "outputters", "workers", "webfrontend")
                       for path in (REPO_ROOT / folder).rglob("*.[pj][ys]")
                       if "node_modules" not in path.parts and "vendor" not in path.parts
                       and path.name != "catalogue.py")
