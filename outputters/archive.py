@@ -26,7 +26,8 @@ those a restarted merge-output reduced again without output included -- arrives 
 ``.``) inside the archive, every file and the directory fsynced, then renamed into place. A run
 archived before (the same run read again, or a restarted merge-output finishing it) is
 replaced whole: the old directory is renamed aside to a hidden name, the new one renamed in,
-the old one deleted. Readers skip every name that starts with ``.``.
+the old one deleted. Readers skip every name that starts with ``.``; what a go.py killed
+mid-write leaves behind is deleted at a later run's end, once it is an hour old.
 
 **Bounded by run number.** ``archive_keep_runs`` (0: all) keeps the highest run numbers: run
 numbers follow the DAQ's order, whereas the time of archiving follows whenever a merge-output
@@ -66,6 +67,10 @@ RUN_FILE = "run.json"
 RUN_NAME = re.compile(r"run_(\d{6,})")
 #: Tries at renaming a run into place while another merge-output replaces the same run.
 SWAP_ATTEMPTS = 3
+#: Age after which a hidden run directory is left over from a go.py that died mid-write (an
+#: archive takes seconds): deleted at the next run's end, so a crash never fills the disk.
+STALE_SECONDS = 3600.0
+HIDDEN_RUN = re.compile(r"\.run_\d{6,}\.[0-9a-f]{8}\.(new|old)")
 
 
 class ArchiveError(MausError):
@@ -199,6 +204,7 @@ class RunArchive:
             shutil.rmtree(built, ignore_errors=True)
             raise self._failed(run, source, _reason(exc)) from exc
         self.prune(number)
+        self.sweep(now)
         return final
 
     def prune(self, written: int | None = None) -> None:
@@ -212,6 +218,15 @@ class RunArchive:
                 log.warning("%s", say("MAUS-119", run=number, keep=self.keep_runs,
                                       lowest=kept[0]))
             self._remove(runs[number])
+
+    def sweep(self, now: float) -> None:
+        """Delete hidden run directories older than :data:`STALE_SECONDS` (best effort: a
+        leftover is invisible to readers, so failing to delete it is not an error)."""
+        for path in self.directory.iterdir():
+            with contextlib.suppress(OSError):
+                if HIDDEN_RUN.fullmatch(path.name) and \
+                        now - path.lstat().st_mtime > STALE_SECONDS:
+                    shutil.rmtree(path)
 
     def _copy(self, plot: ArchivedPlot, source: Path, built: Path) -> dict[str, Any]:
         """Copy one plot's image and sidecar into ``built``; its entry of run.json."""
@@ -227,20 +242,26 @@ class RunArchive:
     def _swap(self, built: Path, final: Path) -> None:
         """Rename ``built`` to ``final``, moving an older ``final`` aside first and deleting
         it after: a reader sees the old run or the new one, whole."""
-        asides = []
-        for attempt in range(SWAP_ATTEMPTS):
-            try:
-                os.rename(built, final)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or \
-                        attempt == SWAP_ATTEMPTS - 1:
-                    raise
-            aside = self._hidden(final.name, "old")
-            # Another merge-output archiving the same run may have moved it meanwhile.
-            with contextlib.suppress(FileNotFoundError):
-                os.rename(final, aside)
-                asides.append(aside)
+        asides: list[Path] = []
+        try:
+            for attempt in range(SWAP_ATTEMPTS):
+                try:
+                    os.rename(built, final)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or \
+                            attempt == SWAP_ATTEMPTS - 1:
+                        raise
+                aside = self._hidden(final.name, "old")
+                # Another merge-output archiving the same run may have moved it meanwhile.
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(final, aside)
+                    asides.append(aside)
+        except OSError:
+            if asides:  # the old run back where readers look: better old than none
+                with contextlib.suppress(OSError):
+                    os.rename(asides[-1], final)
+            raise
         _fsync_directory(self.directory)
         for aside in asides:
             shutil.rmtree(aside, ignore_errors=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import doctest
 import json
+import os
 import re
 import signal
 from pathlib import Path
@@ -18,8 +19,8 @@ from maus_online.catalogue import CATALOGUE
 from maus_online.errors import ConfigurationError
 from maus_online.run_record import RunRecord
 from maus_online.spill import skeleton
-from outputters.archive import (ArchiveError, ArchivedPlot, RunArchive, archive_directory,
-                                histogram_entries)
+from outputters.archive import (STALE_SECONDS, ArchiveError, ArchivedPlot, RunArchive,
+                                archive_directory, histogram_entries)
 from tests.celery_workers import GO_TIMEOUT, go_in_background, run_go
 from tests.conftest import REPO_ROOT, make_config
 from tests.processes import wait_until
@@ -147,6 +148,25 @@ def test_a_run_interrupted_by_ctrl_c_is_archived_incomplete(queue, worker_env, t
     assert_final_plots_kept(tmp_path / "archive" / "run_000012", tmp_path / "images", document)
 
 
+def test_a_run_whose_input_ends_mid_run_is_archived_incomplete(queue, worker_env, tmp_path):
+    tdc = ["--reducers", "ReducePyHistogramTDCADCCounts"]
+    go(queue, worker_env, tmp_path, *tdc, "--run_number", "9", "--spill_count", "3",
+       "--output_json_file_name", "recorded.jsonl", "--archive_directory", "first")
+    recorded = (tmp_path / "recorded.jsonl").read_text().splitlines()
+    assert json.loads(recorded[-1])["daq_event_type"] == "end_of_run"
+    (tmp_path / "cut.jsonl").write_text("\n".join(recorded[:-2]) + "\n")  # no end, 2 physics
+    go(queue, worker_env, tmp_path, *tdc, "--inputter", "InputPyJSON",
+       "--input_json_file_name", "cut.jsonl")
+    document = run_json(tmp_path / "archive", 9)
+    assert document["complete"] is False
+    assert document["spills"] == {"physics": 2, "run_markers": 1, "with_errors": 0,
+                                  "input_errors": 0}
+    # Replayed, the spills keep their recorded time stamps.
+    stamps = [json.loads(line)["time_stamp"] for line in recorded[:-2]]
+    assert utc(document["first_spill_time"]).timestamp() == pytest.approx(stamps[0], abs=1e-3)
+    assert utc(document["last_spill_time"]).timestamp() == pytest.approx(stamps[-1], abs=1e-3)
+
+
 def test_an_archive_directory_that_is_a_file_is_a_configuration_error(
         queue, worker_env, tmp_path):
     (tmp_path / "taken").write_text("not a directory")
@@ -266,6 +286,20 @@ def test_a_missing_image_file_fails_the_archive_and_leaves_nothing_half_made(tmp
     assert list(archive.directory.iterdir()) == []
     with pytest.raises(ArchiveError, match="MAUS-117 run None .*not a whole number"):
         archive.keep(RunRecord(None), {}, tmp_path / "images")
+
+
+def test_what_a_killed_go_py_left_half_made_is_swept_once_it_is_stale(tmp_path):
+    archive = RunArchive(tmp_path / "archive")
+    archive.directory.mkdir()
+    stale, fresh = (archive.directory / f".run_000003.{token}.new"
+                    for token in ("0badc0de", "0123abcd"))
+    for directory in (stale, fresh):
+        directory.mkdir()
+        (directory / "run.json").write_text("{")
+    os.utime(stale, (0, 1000.0))
+    os.utime(fresh, (0, 5000.0))
+    archive.keep(RunRecord(4), {}, tmp_path, now=1000.0 + STALE_SECONDS + 1)
+    assert sorted(p.name for p in archive.directory.iterdir()) == [fresh.name, "run_000004"]
 
 
 @pytest.mark.parametrize(("storage", "entries"), [
