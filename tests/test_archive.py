@@ -206,8 +206,9 @@ def test_multi_process_archives_its_runs(start_workers, queue, worker_env, tmp_p
     assert_final_plots_kept(tmp_path / "archive" / "run_000021", tmp_path / "images", document)
 
 
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
 def test_merge_output_restarted_mid_run_archives_the_whole_run(
-        start_workers, queue, worker_env, tmp_path):
+        stop, start_workers, queue, worker_env, tmp_path):
     start_workers(1, concurrency=2)
     store = sqlite_store(tmp_path)
     produced = go(queue, worker_env, tmp_path, *store, "--run_number", "30", "--spill_count",
@@ -226,9 +227,13 @@ def test_merge_output_restarted_mid_run_archives_the_whole_run(
             go_in_background(queue, worker_env, tmp_path, *FAST, *merge_output) as doomed:
         wait_until(lambda: (state := opened.consumers().get("default")) is not None
                    and state.cursor >= 10, "10 spills reduced", process=doomed)
-        doomed.send_signal(signal.SIGKILL)
-        doomed.wait(timeout=30)
-        assert opened.consumers()["default"].cursor < 32  # killed inside the run
+        doomed.send_signal(stop)
+        doomed.wait(timeout=GO_TIMEOUT)
+        assert opened.consumers()["default"].cursor < 32  # stopped inside the run
+    if stop == signal.SIGINT:  # the run so far, kept as incomplete until the restart ends it
+        cut = run_json(tmp_path / "archive", 30)
+        # At least 10 store documents were reduced: the start_of_run and 9 physics spills.
+        assert cut["complete"] is False and 9 <= cut["spills"]["physics"] < 30
     resumed = go(queue, worker_env, tmp_path, *merge_output)
     assert "rebuilt the open run from" in resumed.stdout
     document = run_json(tmp_path / "archive", 30)
