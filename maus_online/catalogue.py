@@ -32,6 +32,7 @@ SYMPTOMS: dict[str, str] = {
     "transform": "Transform failed on every spill (or on some)",
     "restarting": "A worker keeps restarting",
     "plots": "Plots stopped updating",
+    "archive": "A run is missing from the run archive",
     "configuration": "go.py stops with a configuration error",
     "input": "Bad input data",
     "information": "Messages that need no action",
@@ -119,6 +120,19 @@ CATALOGUE: dict[str, Message] = _messages(
             "merge-output {consumer!r} reads what the document store's spills do not hold: "
             "{missing} (its reducers and outputs: {readers}); the input-transform stores "
             "{stored}. Give the input-transform the same --reducers and --outputters"),
+    Message("MAUS-116", "configuration", "go.py",
+            "configuration key 'archive_directory' is {directory!r}: {reason}; name a "
+            "directory go.py can create and write in, or leave it empty for archive beside "
+            "image_directory"),
+    Message("MAUS-117", "archive", "go.py",
+            "run {run} was not archived in {directory}: {reason}; its plots stay in {images} "
+            "until a run writes them again"),
+    Message("MAUS-118", "archive", "go.py",
+            "archive_keep_runs is {keep}, but {name} could not be removed from {directory}: "
+            "{reason}; the archive holds more runs than it should"),
+    Message("MAUS-119", "archive", "go.py",
+            "run {run} was archived and at once dropped: archive_keep_runs {keep} keeps the "
+            "highest run numbers, from {lowest} up"),
     Message("MAUS-120", "configuration", "go.py",
             "go.py: configuration error: {reason}"),
     Message("MAUS-121", "information", "go.py",

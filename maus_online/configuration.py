@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import hashlib
 import json
 import math
 import os
@@ -313,6 +314,17 @@ def default_configuration(overrides: Mapping[str, Any] | None = None) -> dict[st
     3
     """
     return merge(all_options(), [("the caller's overrides", overrides or {})])
+
+
+def configuration_id(config: Mapping[str, Any]) -> str:
+    """A short digest that names ``config``: the same settings give the same ID, whichever
+    dataflow or machine runs them (the run archive keeps it with each run).
+
+    >>> configuration_id({"spill_count": 3}) == configuration_id({"spill_count": 3})
+    True
+    """
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
 
 def load_configuration(argv: Sequence[str] = (), options: Mapping[str, Option] | None = None

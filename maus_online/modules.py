@@ -13,7 +13,8 @@ Kinds, told apart by base class:
 * :class:`ReduceBase` -- ``process(spill) -> list of documents``; keeps state over a run. A
   reducer may split its per-spill work: a stateless *fill part* next to the data and a *merge
   part* that only adds (DESIGN §7a; :class:`ReduceBase` explains the hooks).
-* :class:`OutputBase` -- ``save(document)``; writes documents somewhere.
+* :class:`OutputBase` -- ``save(document)``; writes documents somewhere; ``run_ended(run)``
+  at each run's end.
 
 Any module may declare configuration keys of its own in :attr:`ModuleBase.config_keys`; go.py
 validates them as it validates its own (docs/modules.md).
@@ -27,7 +28,10 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .run_record import RunRecord
 
 Spill = dict[str, Any]
 Config = Mapping[str, Any]
@@ -152,6 +156,11 @@ class OutputBase(ModuleBase):
 
     def save(self, document: dict[str, Any]) -> None:
         raise NotImplementedError(f"{self.module_name()} must implement save(document)")
+
+    def run_ended(self, run: RunRecord) -> None:
+        """Hook: the run ``run`` has ended and its last documents are saved; :meth:`death`
+        follows. ``run`` counts every spill of the run, even those a restarted merge-output
+        reduced again without output. OutputPyImage archives the run's plots here."""
 
 
 def record_error(spill: Spill, module_name: str, message: str) -> None:

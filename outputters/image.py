@@ -13,6 +13,10 @@ Each file is written to a temporary file in the same directory and renamed over 
 file; the image is replaced before its sidecar, so a sidecar never names a missing image.
 An image document without tag, type or data, or whose tag is not a plain file name, is
 refused with an error naming what is wrong.
+
+At each run's end (:meth:`OutputPyImage.run_ended`) the last image and sidecar of every plot
+written this run are kept in the run archive (:mod:`outputters.archive`, which says why this
+output owns it); a failure there is reported and leaves ``image_directory`` as it is.
 """
 from __future__ import annotations
 
@@ -28,6 +32,9 @@ import orjson
 
 from maus_online.errors import ConfigurationError, MausError, ModuleLifecycleError
 from maus_online.modules import Config, OutputBase
+from maus_online.run_record import RunRecord
+
+from .archive import ArchivedPlot, RunArchive
 
 #: What a tag may be: a plain file name (letters, digits, ``_ . + -``), never a path, since
 #: tags arrive in documents and become file names in a directory a web server publishes.
@@ -48,6 +55,9 @@ class OutputPyImage(OutputBase):
     def __init__(self) -> None:
         self.directory: Path | None = None
         self.prefix = ""
+        self.archive: RunArchive | None = None
+        #: The files of each plot written this run, by tag: what the archive keeps.
+        self.plots: dict[str, ArchivedPlot] = {}
 
     def birth(self, config: Config) -> None:
         directory = Path(config["image_directory"])
@@ -63,7 +73,8 @@ class OutputPyImage(OutputBase):
         if "/" in prefix or os.sep in prefix:
             raise ConfigurationError(f"configuration key 'image_file_prefix' is {prefix!r}; it "
                                      "is part of a file name and cannot hold a path separator")
-        self.directory, self.prefix = directory, prefix
+        self.archive = RunArchive.from_config(config)
+        self.directory, self.prefix, self.plots = directory, prefix, {}
 
     def save(self, document: dict[str, Any]) -> None:
         image = document.get("image")
@@ -80,9 +91,18 @@ class OutputPyImage(OutputBase):
         write_atomically(self.directory / image_file, data)
         write_atomically(self.directory / f"{name}.json", orjson.dumps(
             sidecar, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+        self.plots[image["tag"]] = ArchivedPlot(image_file, f"{name}.json")
+
+    def run_ended(self, run: RunRecord) -> None:
+        """Keep the run's last image and sidecar of each plot in the archive (ArchiveError,
+        MAUS-117/118, if that fails: the files in image_directory are untouched)."""
+        if self.directory is None or self.archive is None:
+            raise ModuleLifecycleError("OutputPyImage.run_ended() called outside birth() ... "
+                                       "death()")
+        self.archive.keep(run, self.plots, self.directory)
 
     def death(self) -> None:
-        self.directory = None
+        self.directory, self.archive, self.plots = None, None, {}
 
     @staticmethod
     def _check(image: Any) -> bytes:

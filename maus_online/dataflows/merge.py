@@ -14,6 +14,10 @@ An input error (:func:`~maus_online.spill.input_failed`) goes to no reducer: wha
 failed validation or could not be read, and would show in the plots as if it were good. Nor
 does it open or close a run once one is open (its type and numbers are not to be trusted):
 it is output and counted within the run it arrived in.
+
+Each run has a :class:`~maus_online.run_record.RunRecord` that counts every spill, replayed
+ones included; after the last images, each output's ``run_ended`` gets it (OutputPyImage keeps
+the run in the archive there), then everything dies.
 """
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import MausError
 from ..modules import PARTIALS, OutputBase, ReduceBase, Spill, describe_error, record_error
+from ..run_record import RunRecord
 from ..spill import END_OF_RUN, START_OF_RUN, input_failed
 from .statistics import RunStatistics
 
@@ -52,6 +58,8 @@ class MergeOutput:
         #: True while a restarted merge-output rebuilds its reducers from spills it had
         #: already reduced and output: reducers see them, outputs and statistics do not.
         self.replaying = False
+        #: The open run's record (the last run's, between runs).
+        self.record = RunRecord(None)
 
     def process(self, spill: Spill) -> None:
         """Reduce and output one spill, opening and closing runs around it as needed."""
@@ -90,6 +98,7 @@ class MergeOutput:
         self.current_run = run
         self.last_spill_number = 0
         self.runs_begun += 1
+        self.record = RunRecord(run)
         self.stats.count_run(run)
         for module in [*self.reducers, *self.outputters]:
             module.birth(self.config)
@@ -97,6 +106,9 @@ class MergeOutput:
     def _end_run(self) -> None:
         self.in_run = False
         self.poll(wait=True)  # the run's last images, before anything dies
+        if not self.replaying:  # nothing of a replayed run was output: nothing to keep
+            for output in self.outputters:
+                self._run_ended(output)
         for module in [*self.reducers, *self.outputters]:
             module.death()
 
@@ -112,6 +124,7 @@ class MergeOutput:
             except Exception as exc:  # noqa: BLE001 - recorded in the spill, the run goes on
                 record_error(spill, reducer.module_name(), describe_error(exc))
         spill.pop(PARTIALS, None)  # added into the reducers' histograms: nothing to output
+        self.record.observe(spill)  # replayed too: the record counts the whole run
         if not self.replaying:
             self.stats.count_done(spill, self.reducer_names)
             self._output([spill, *documents])
@@ -133,6 +146,17 @@ class MergeOutput:
         where = f"run {self.current_run}"
         self.stats.count_error(name, f"{where}: {name}: {message}")
         log.error("%s: %s: %s", where, name, message)
+
+    def _run_ended(self, output: OutputBase) -> None:
+        try:
+            output.run_ended(self.record)
+        except Exception as exc:  # noqa: BLE001 - counted and quoted; the images stay
+            name = output.module_name()
+            # A MAUS error is a catalogued message already; anything else is a bug: its type.
+            message = str(exc) if isinstance(exc, MausError) else \
+                describe_error(exc).splitlines()[0]
+            self.stats.count_error(name, f"run {self.current_run}: {name}: {message}")
+            log.error("run %s: %s: %s", self.current_run, name, message)
 
     def _output(self, documents: list[dict[str, Any]]) -> None:
         for output in self.outputters:
