@@ -31,8 +31,11 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
-#: Defaults of the settings MAUS_SIDECAR_MAX_BYTES and MAUS_SIDECAR_MAX_DEPTH (conf.py).
-DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+#: Defaults of the settings MAUS_SIDECAR_MAX_BYTES and MAUS_SIDECAR_MAX_DEPTH (conf.py). Real
+#: sidecars nest 8 levels deep (a 2D histogram's values).
+# The largest sidecar a go.py run writes is ~12 KB (a 2D histogram); 2 MiB leaves room for
+# histograms of ~200,000 bins and keeps a detail page, which embeds the sidecar, loadable.
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 32
 #: The highest depth a setting may allow: well below Python's recursion limit (1,000), which
 #: the views' own frames and the template engine's share.

@@ -7,7 +7,7 @@
 * ``MAUS_DASHBOARD_LAYOUT`` (``dashboard/default_layout.toml``): a TOML or JSON layout file.
 * ``MAUS_ARCHIVE_DIRECTORY`` (``archive`` beside the image directory): go.py's run archive,
   one ``run_NNNNNN/`` directory per run, listed at ``/runs``.
-* ``MAUS_SIDECAR_MAX_BYTES`` (8 MiB) and ``MAUS_SIDECAR_MAX_DEPTH`` (32): the largest and the
+* ``MAUS_SIDECAR_MAX_BYTES`` (2 MiB) and ``MAUS_SIDECAR_MAX_DEPTH`` (32): the largest and the
   most deeply nested sidecar or ``run.json`` read; a larger or deeper one is skipped.
 * ``MAUS_WEB_DEBUG`` (0): 1 turns Django's DEBUG on -- tracebacks in the browser, so never in
   the control room.
