@@ -236,3 +236,16 @@ def test_nesting_is_measured_without_recursion(django_ready, data, limit, deep):
     from dashboard.json_files import nesting_exceeds
 
     assert nesting_exceeds(data, limit) is deep
+
+
+def test_an_image_swapped_for_a_fifo_is_not_opened(django_ready, tmp_path):
+    """The image was a regular file when listed; a FIFO took its place before it was served.
+    The open must neither block nor serve it."""
+    from dashboard.image_store import ImageStore
+
+    write_plot(tmp_path, "swapped")
+    store = ImageStore(tmp_path)
+    (record,) = store.records()
+    (tmp_path / "swapped.png").unlink()
+    os.mkfifo(tmp_path / "swapped.png")
+    assert answered(store.open_image, record) is None

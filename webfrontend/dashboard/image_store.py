@@ -234,7 +234,8 @@ class ImageStore:
         try:
             # O_NOFOLLOW: the path is already resolved, so a symlink here would be one swapped
             # in after the check; refuse it rather than follow it out of the directory.
-            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            # O_NONBLOCK: a FIFO swapped in would block the open for ever; fstat refuses it.
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return None
         stream = os.fdopen(descriptor, "rb")
