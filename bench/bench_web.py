@@ -16,6 +16,11 @@ Two phases per server: the realistic load above for ``--duration`` seconds, then
 for ``--saturate`` seconds (the same browsers polling the API and one image each, back to back,
 no pause: the server's capacity; client and server share the machine's cores, so this
 understates what a server alone could do).
+
+``--archive 1000`` measures instead the list of past runs (issue 13, item 2) on an archive of
+that many runs, in this process, without servers: the first listing (every ``run.json`` parsed),
+the cached listing (a ``stat`` per run), and the ``/runs`` page and ``/api/runs`` through Django's
+request handler. The target: under 200 ms for 1,000 runs.
 """
 from __future__ import annotations
 
@@ -177,6 +182,82 @@ def summary(tally: Tally) -> dict[str, float]:
             "p95": 1000 * latencies[int(0.95 * (count - 1))] if count else float("nan")}
 
 
+def write_archive(directory: Path, runs: int) -> None:
+    """An archive of ``runs`` runs in go.py's layout: run_NNNNNN/run.json naming the 20 plots
+    of a go.py run (the listing reads run.json only, so the plots themselves are left out)."""
+    tags = ["tof_time_01", "tof_time_12", "tof_time_02", "tof_xy_0", "tof_xy_1", "tof_xy_2",
+            "tof_nsp", "tof_sp_x", "tof_sp_y", "tof_hit_x", "tof_hit_y", "tof_pmt00",
+            "tof_pmt01", "tof_pmt10", "tof_pmt11", "tdcadc_adc", "tdcadc_tdc",
+            "tdcadc_occupancy_tof0", "tdcadc_occupancy_tof1", "tdcadc_occupancy_tof2"]
+    for number in range(1, runs + 1):
+        run = directory / f"run_{number:06d}"
+        run.mkdir(parents=True)
+        (run / "run.json").write_text(json.dumps({
+            "format": 1, "run_number": number, "complete": number % 10 != 0,
+            "archived_at": "2026-12-01T10:00:00+00:00",
+            "first_spill_time": "2026-12-01T09:00:00+00:00",
+            "last_spill_time": "2026-12-01T09:59:00+00:00",
+            "spills": {"physics": 3600, "run_markers": 2, "with_errors": 3, "input_errors": 0},
+            "transform": "MapPyGroup(MapPyBeamMaker, MapPySimulation, MapPyTOFDigitization)",
+            "configuration_id": f"{number:032x}", "version": "1.0.0",
+            "plots": {tag: {"image_file": f"{tag}.png", "sidecar": f"{tag}.json",
+                            "entries": 1000 * number} for tag in tags}}))
+
+
+def timed(function, repeats: int) -> list[float]:
+    """Milliseconds of each of ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(1000 * (time.perf_counter() - started))
+    return times
+
+
+def bench_archive(runs: int, repeats: int) -> int:
+    """The list of past runs on an archive of ``runs`` runs; 1 when a listing fails."""
+    root = Path(tempfile.mkdtemp(prefix="maus-bench-archive-"))
+    try:
+        write_archive(root / "archive", runs)
+        os.environ.update({"DJANGO_SETTINGS_MODULE": "maus_web.settings",
+                           "MAUS_WEB_SECRET_KEY": secrets.token_urlsafe(50),
+                           "MAUS_WEB_ALLOWED_HOSTS": "testserver",
+                           "MAUS_IMAGE_DIRECTORY": str(root / "images"),
+                           "MAUS_ARCHIVE_DIRECTORY": str(root / "archive")})
+        import django
+        from dashboard.archive import RunArchive
+        from django.test import Client
+
+        django.setup()
+        client = Client()
+        size = (root / "archive" / "run_000001" / "run.json").stat().st_size
+        print(f"bench_web --archive: {runs} runs (run.json of {size} bytes each, 20 plots "
+              f"named), {repeats} repeats, on {platform.platform()}, {os.cpu_count()} CPUs, "
+              f"Python {platform.python_version()}; the disk cache warm (files just written)")
+        cold = RunArchive(root / "archive")
+        results = {
+            "first listing, every run.json parsed (RunArchive.runs)":
+                timed(lambda: RunArchive(root / "archive").runs(), repeats),
+            "cached listing, a stat per run (RunArchive.runs)": timed(cold.runs, repeats),
+        }
+        failed = 0
+        for url in ("/runs", "/api/runs"):
+            client.get(url)  # the process's archive reader fills its cache
+
+            def get(url=url):
+                nonlocal failed
+                response = client.get(url)
+                failed += response.status_code != 200
+            results[f"GET {url} through Django, cached"] = timed(get, repeats)
+        assert len(cold.runs()) == runs
+        print(f"\n{'measured':58} {'median ms':>9} {'max ms':>8}")
+        for name, times in results.items():
+            print(f"{name:58} {statistics.median(times):9.1f} {max(times):8.1f}")
+        return 1 if failed else 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> int:
     """Run the benchmark; the exit status is 1 when a request failed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -189,7 +270,13 @@ def main() -> int:
                         help="the dashboards' refresh period, seconds (default 5)")
     parser.add_argument("--plot-refresh", type=float, default=10.0,
                         help="seconds between two rewrites of the plots (default 10)")
+    parser.add_argument("--archive", type=int, metavar="RUNS",
+                        help="measure the list of past runs on an archive of RUNS runs instead")
+    parser.add_argument("--repeats", type=int, default=20,
+                        help="with --archive: calls measured per step (default 20)")
     options = parser.parse_args()
+    if options.archive:
+        return bench_archive(options.archive, options.repeats)
     if not (servers.WSGI_VENV / "bin" / "mod_wsgi-express").exists():
         print(f"bench_web: {servers.WSGI_VENV} has no mod_wsgi-express: run "
               f".ci/install-test-deps first", file=sys.stderr)

@@ -33,6 +33,7 @@ SYMPTOMS: dict[str, str] = {
     "restarting": "A worker keeps restarting",
     "plots": "Plots stopped updating",
     "archive": "A run is missing from the run archive",
+    "missing": "A plot or a past run is missing from the dashboard",
     "configuration": "go.py stops with a configuration error",
     "input": "Bad input data",
     "information": "Messages that need no action",
@@ -196,6 +197,18 @@ CATALOGUE: dict[str, Message] = _messages(
     Message("MAUS-303", "plots", "web",
             "No plots yet. The front-end reads the directory named by MAUS_IMAGE_DIRECTORY;"
             " go.py writes to its image_directory."),
+    # --- 304-309: the front-end's log lines and the archive's page (dashboard/messages.py) --
+    Message("MAUS-304", "missing", "web",
+            "image directory {directory}: skipped sidecar {name}: {reason}"),
+    Message("MAUS-305", "missing", "web",
+            "run archive {directory}: skipped {name}: {reason}"),
+    Message("MAUS-306", "missing", "web",
+            "No archived runs. The front-end reads the directory named by "
+            "MAUS_ARCHIVE_DIRECTORY ({directory}); go.py archives each run there when the "
+            "run ends."),
+    Message("MAUS-307", "information", "web",
+            "refused a request for the host {host}: it is not in MAUS_WEB_ALLOWED_HOSTS "
+            "({path})"),
 )
 
 

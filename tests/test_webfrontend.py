@@ -142,7 +142,7 @@ def test_dashboard_hands_its_configuration_to_the_script_as_data(client, images)
     config = json.loads(response.content.decode().split(
         '<script id="dashboard-config" type="application/json">')[1].split("</script>")[0])
     assert config == {"api_url": "/api/dashboard?keyword=TOF", "dashboard_url": "/",
-                      "refresh_seconds": 2.5}
+                      "refresh_seconds": 2.5, "live": True}
     script = '<script src="/static/dashboard/dashboard.js" defer></script>'
     assert script in response.content.decode()
 

@@ -2,13 +2,16 @@
 by Playwright, against Django's server and a live go.py (a simulated beam), all real.
 
 Chromium is Debian's (/usr/bin/chromium, installed by .ci/install-test-deps): `playwright
-install` cannot download its own build here. The test saves a screenshot of the dashboard in
-its tmp_path and in test-output/dashboard.png (git ignores test-output/).
+install` cannot download its own build here. The tests save screenshots in their tmp_path and
+in test-output/ (git ignores it): dashboard.png, runs.png (the archive's list of runs) and
+run.png (a past run).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +28,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
-SCREENSHOT = REPO_ROOT / "test-output" / "dashboard.png"
+SCREENSHOTS = REPO_ROOT / "test-output"
+SCREENSHOT = SCREENSHOTS / "dashboard.png"
 WAIT_MS = 90_000  # go.py's start, its first spills and drawing 20 plots, on a busy CI machine
 
 
@@ -36,11 +40,13 @@ def image_directory(tmp_path) -> Path:
     return directory
 
 
-@pytest.fixture
-def dashboard_url(tmp_path, image_directory):
-    """Django's server on a free port of 127.0.0.1, DEBUG off, polling every second."""
+@contextlib.contextmanager
+def serving(tmp_path, image_directory, **settings):
+    """Django's server on a free port of 127.0.0.1, DEBUG off, polling every second; yields
+    its URL."""
     port = servers.free_port()
-    env = servers.web_environment(image_directory, MAUS_REFRESH_SECONDS="1", MAUS_WEB_DEBUG="0")
+    env = servers.web_environment(image_directory, MAUS_REFRESH_SECONDS="1", MAUS_WEB_DEBUG="0",
+                                  **settings)
     with open(tmp_path / "web.log", "wb") as log:
         server = servers.start(servers.runserver_command(port), env=env, output=log)
         try:
@@ -49,6 +55,49 @@ def dashboard_url(tmp_path, image_directory):
             yield url
         finally:
             servers.stop(server)
+
+
+@pytest.fixture
+def dashboard_url(tmp_path, image_directory):
+    with serving(tmp_path, image_directory) as url:
+        yield url
+
+
+@pytest.fixture
+def archive(tmp_path, image_directory):
+    """An archive of three runs in go.py's layout, their plots drawn by go.py itself: run 8
+    (20 spills), run 7 (10 spills) and run 6, a copy of run 7 marked interrupted."""
+    archive = tmp_path / "archive"
+    for number, spills in ((7, 10), (8, 20)):
+        plots = archive / f"run_{number:06d}"
+        subprocess.run([sys.executable, str(REPO_ROOT / "go.py"), "--spill_count", str(spills),
+                        "--run_number", str(number), "--progress", "false",
+                        "--image_directory", str(plots)],
+                       cwd=tmp_path, check=True, capture_output=True, timeout=300)
+        write_run_json(plots, number, spills)
+    shutil.copytree(archive / "run_000007", archive / "run_000006")
+    write_run_json(archive / "run_000006", 6, 10, complete=False)
+    return archive
+
+
+def write_run_json(directory: Path, number: int, spills: int, *, complete: bool = True):
+    sidecars = sorted(path for path in directory.glob("*.json") if path.name != "run.json")
+    document = {
+        "format": 1, "run_number": number, "complete": complete,
+        "archived_at": f"2026-12-01T1{number - 6}:00:00+00:00",
+        "first_spill_time": None, "last_spill_time": None,
+        "spills": {"physics": spills, "run_markers": 2, "with_errors": 0, "input_errors": 0},
+        "transform": "MapPyGroup(MapPyBeamMaker, MapPySimulation, MapPyTOFDigitization)",
+        "configuration_id": "browser-test", "version": "test",
+        "plots": {path.stem: {"image_file": f"{path.stem}.png", "sidecar": path.name}
+                  for path in sidecars}}
+    (directory / "run.json").write_text(json.dumps(document))
+
+
+@pytest.fixture
+def archive_url(tmp_path, image_directory, archive):
+    with serving(tmp_path, image_directory, MAUS_ARCHIVE_DIRECTORY=str(archive)) as url:
+        yield url
 
 
 @pytest.fixture
@@ -154,3 +203,46 @@ def test_dashboard_follows_a_live_run_then_search_and_detail(
     assert page.locator("#histogram-plot .main-svg .trace").count() >= 1
     assert page.locator("#histogram-plot .xtitle").first.text_content()  # an axis title
     assert page.errors == []
+
+
+def test_past_runs_and_a_past_run(page, archive_url, tmp_path):
+    # The navigation leads from the live page to the list of past runs, newest first.
+    page.goto(archive_url)
+    page.click("nav.site-nav >> text=Past runs")
+    page.wait_for_url("**/runs")
+    assert page.locator("table.runs tbody tr").evaluate_all(
+        "(rows) => rows.map((row) => row.dataset.run)") == ["8", "7", "6"]
+    assert page.locator('tr[data-run="6"] .run-state').inner_text() == "interrupted"
+    save_screenshot(page, tmp_path, "runs.png")
+
+    # A past run: the live page's grid, its plots, and no polling (the run is final).
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.click('a[href="/runs/8"]')
+    page.wait_for_url("**/runs/8")
+    page.wait_for_function("document.querySelectorAll('article.card img.plot-image').length"
+                           " >= 20 && [...document.querySelectorAll('img.plot-image')]"
+                           ".every((image) => image.complete && image.naturalWidth > 0)",
+                           timeout=WAIT_MS)
+    assert page.locator("h1.run-title").inner_text().startswith("Run 8")
+    assert page.locator("section.group h2").first.inner_text() == "Time of flight"
+    save_screenshot(page, tmp_path, "run.png")
+    page.wait_for_timeout(2500)  # more than two refresh periods of a live page
+    assert not [url for url in requests if "/api/" in url]
+
+    # The search and a detail page stay within the run.
+    page.select_option("select[name=keyword]", "TOF1")
+    page.click("form.search button[type=submit]")
+    page.wait_for_url("**/runs/8?keyword=TOF1*")
+    assert page.locator("article.card").count() == 4
+    page.click(f'{card("tof_time_01")} h3 a')
+    page.wait_for_url("**/runs/8/plots/tof_time_01")
+    page.wait_for_selector("#histogram-plot .main-svg", timeout=WAIT_MS)
+    assert page.locator("nav.breadcrumb").inner_text().startswith("Past runs › Run 8")
+    assert page.errors == []
+
+
+def save_screenshot(page, tmp_path: Path, name: str) -> None:
+    page.screenshot(path=str(tmp_path / name), full_page=True)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    shutil.copyfile(tmp_path / name, SCREENSHOTS / name)

@@ -67,8 +67,9 @@ def test_reads_what_output_py_image_writes(tmp_path):
 
 def test_sidecars_are_parsed_once_per_version(tmp_path, monkeypatch):
     loads = []
-    real = image_store._load_json
-    monkeypatch.setattr(image_store, "_load_json", lambda path: loads.append(path) or real(path))
+    real = image_store.read_json_file
+    monkeypatch.setattr(image_store, "read_json_file",
+                        lambda path, limits: loads.append(path) or real(path, limits))
     write_plot(tmp_path, "a")
     write_plot(tmp_path, "b")
     store = ImageStore(tmp_path)

@@ -13,7 +13,9 @@ reconstruction and nothing of Django, so it can be tested and reused as plain Py
 Rules, all of them because the directory is published to the control room's browsers:
 
 * A sidecar that cannot be read, is not JSON, or breaks the sidecar layout is skipped with one
-  log line (per version of the file), never an error page: one bad file must not hide the others.
+  log line (MAUS-304, per version of the file), never an error page: one bad file must not hide
+  the others. Sidecars are read by ``json_files.read_json_file``: regular files only, within the
+  size and depth limits, strict JSON (no NaN), so no file can hang or crash a listing.
 * Files are served only by tag lookup: the sidecar names the image, and the image must be a
   plain file name whose real path (symlinks resolved) lies directly in the directory. Anything
   else -- ``..``, absolute paths, a symlink pointing elsewhere -- is treated as absent.
@@ -23,7 +25,6 @@ Rules, all of them because the directory is published to the control room's brow
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -33,6 +34,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from .json_files import JsonLimits, describe, printable, read_json_file
+from .messages import say
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +56,6 @@ CONTENT_TYPES = {
 BROWSER_TYPES = frozenset({"png", "jpg", "svg"})
 #: The sidecar layout this front-end understands (``format_version`` in the image document).
 FORMAT_VERSION = 1
-#: Larger "sidecars" are not metadata: refuse them rather than read them into memory.
-MAX_SIDECAR_BYTES = 64 * 1024 * 1024
 
 
 class SidecarError(ValueError):
@@ -162,11 +164,17 @@ class ImageStore:
     """Reads the sidecars and images of one image directory (see the module docstring).
 
     Safe to share between the threads of a web server: the cache is guarded by a lock, and
-    every answer reflects the directory at the moment of the call.
+    every answer reflects the directory at the moment of the call. ``limits`` bound each
+    sidecar's size and nesting (settings MAUS_SIDECAR_MAX_BYTES, MAUS_SIDECAR_MAX_DEPTH);
+    ``ignore`` names JSON files of the directory that are not sidecars (an archived run's
+    ``run.json``).
     """
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *,
+                 limits: JsonLimits = JsonLimits(), ignore: frozenset[str] = frozenset()) -> None:
         self.directory = Path(os.path.abspath(directory))
+        self.limits = limits
+        self.ignore = ignore
         self._cache: dict[str, _CacheEntry] = {}
         self._lock = threading.Lock()
 
@@ -178,7 +186,8 @@ class ImageStore:
         real_directory = os.path.realpath(self.directory)
         try:
             names = sorted(entry.name for entry in os.scandir(self.directory)
-                           if entry.name.endswith(".json") and is_plain_file_name(entry.name))
+                           if entry.name.endswith(".json") and is_plain_file_name(entry.name)
+                           and entry.name not in self.ignore)
         except (FileNotFoundError, NotADirectoryError):
             return []
         by_tag: dict[str, ImageRecord] = {}
@@ -210,9 +219,9 @@ class ImageStore:
         if path is None:
             return None
         try:
-            document = _load_json(path)
+            document = read_json_file(path, self.limits)
             parse_sidecar(document)
-        except (OSError, SidecarError, ValueError):
+        except (OSError, ValueError):  # JsonFileError and SidecarError are ValueErrors
             return None
         return document["image"]
 
@@ -225,7 +234,8 @@ class ImageStore:
         try:
             # O_NOFOLLOW: the path is already resolved, so a symlink here would be one swapped
             # in after the check; refuse it rather than follow it out of the directory.
-            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            # O_NONBLOCK: a FIFO swapped in would block the open for ever; fstat refuses it.
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return None
         stream = os.fdopen(descriptor, "rb")
@@ -254,7 +264,7 @@ class ImageStore:
         key = (status.st_mtime_ns, status.st_size, status.st_ino)
         entry = self._cache.get(name)
         if entry is None or entry.key != key:
-            entry = _CacheEntry(key, self._read_metadata(name, sidecar, status))
+            entry = _CacheEntry(key, self._read_metadata(name, sidecar))
             self._cache[name] = entry
         metadata = entry.metadata
         if metadata is None:
@@ -266,9 +276,8 @@ class ImageStore:
             image_status = None
         if image_status is None or not stat.S_ISREG(image_status.st_mode):
             if not entry.image_missing_logged:
-                log.warning("image directory %s: skipped sidecar %s: its image %s is missing "
-                            "or not a regular file in the directory", self.directory, name,
-                            metadata.image_file)
+                self._skipped(name, f"its image {metadata.image_file} is missing or not a "
+                                    "regular file in the directory")
                 entry.image_missing_logged = True
             return None
         return ImageRecord(
@@ -277,14 +286,13 @@ class ImageStore:
             version=f"{image_status.st_mtime_ns:x}-{image_status.st_size:x}",
             size=image_status.st_size)
 
-    def _read_metadata(self, name: str, path: str, status: os.stat_result) -> _Metadata | None:
+    def _read_metadata(self, name: str, path: str) -> _Metadata | None:
+        # The status was taken by the caller for the cache key; read_json_file takes its own,
+        # on the descriptor it reads, so a file swapped in meanwhile is judged as it is.
         try:
-            if status.st_size > MAX_SIDECAR_BYTES:
-                raise SidecarError(f"{status.st_size} bytes, more than {MAX_SIDECAR_BYTES}")
-            return parse_sidecar(_load_json(path))
-        except (OSError, ValueError) as exc:  # SidecarError and JSONDecodeError are ValueErrors
-            log.warning("image directory %s: skipped sidecar %s: %s", self.directory, name,
-                        _reason(exc))
+            return parse_sidecar(read_json_file(path, self.limits))
+        except (OSError, ValueError) as exc:  # JsonFileError and SidecarError are ValueErrors
+            self._skipped(name, describe(exc))
             return None
 
     def _refuse_once(self, name: str, reason: str) -> None:
@@ -292,23 +300,11 @@ class ImageStore:
         # logged once while the file stays, not at every poll of every browser.
         if name not in self._cache:
             self._cache[name] = _CacheEntry((-1, -1, -1), None)
-            log.warning("image directory %s: skipped sidecar %s: %s", self.directory, name,
-                        reason)
+            self._skipped(name, reason)
 
-
-def _load_json(path: str) -> Any:
-    with open(path, "rb") as stream:
-        return json.loads(stream.read(MAX_SIDECAR_BYTES + 1))
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not JSON ({exc.msg} at line {exc.lineno})"
-    if isinstance(exc, UnicodeDecodeError):
-        return "not UTF-8 text"
-    if isinstance(exc, OSError):
-        return f"cannot read it ({exc.strerror or exc})"
-    return str(exc)
+    def _skipped(self, name: str, reason: str) -> None:
+        log.warning("%s", say("MAUS-304", directory=printable(self.directory),
+                              name=printable(name), reason=reason))
 
 
 def latest(records: Iterable[ImageRecord]) -> ImageRecord | None:

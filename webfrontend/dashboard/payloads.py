@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .archive import RunSummary
 from .image_store import ImageRecord, latest
 from .layout import Group
 
@@ -21,19 +22,25 @@ UrlFor = Callable[[ImageRecord], str]
 
 @dataclass(frozen=True)
 class Freshness:
-    """How recent the newest plot is, by the image files' times on this machine's clock."""
+    """How recent the newest plot is, by the image files' times on this machine's clock.
+
+    An archived run (``live`` False) is never stale: its plots are final, not late.
+    """
 
     newest: float | None  # seconds since the epoch; None when there is no plot at all
     age: float | None
     stale_seconds: float
+    live: bool = True
 
     @property
     def stale(self) -> bool:
-        return self.age is None or self.age > self.stale_seconds
+        return self.live and (self.age is None or self.age > self.stale_seconds)
 
     @property
     def message(self) -> str:
         """A plain sentence for the banner; empty while the plots are fresh."""
+        if not self.live:
+            return ""
         # The texts of MAUS-303 and MAUS-301 in maus_online/catalogue.py (the web imports
         # nothing of the reconstruction; tests/test_recovery_catalogue.py holds them equal).
         if self.newest is None:
@@ -47,11 +54,12 @@ class Freshness:
                 "[docs/recovery.md#maus-301]")
 
 
-def freshness(records: Iterable[ImageRecord], *, now: float, stale_seconds: float) -> Freshness:
+def freshness(records: Iterable[ImageRecord], *, now: float, stale_seconds: float,
+              live: bool = True) -> Freshness:
     newest = latest(records)
     if newest is None:
-        return Freshness(None, None, stale_seconds)
-    return Freshness(newest.modified, max(0.0, now - newest.modified), stale_seconds)
+        return Freshness(None, None, stale_seconds, live)
+    return Freshness(newest.modified, max(0.0, now - newest.modified), stale_seconds, live)
 
 
 def format_age(seconds: float) -> str:
@@ -122,16 +130,39 @@ def freshness_summary(state: Freshness) -> dict[str, Any]:
 
 
 def dashboard_summary(groups: Iterable[Group], state: Freshness, *, now: float,
-                      image_url: UrlFor, detail_url: UrlFor) -> dict[str, Any]:
-    """The dashboard as data: its groups of plot summaries in layout order, and freshness."""
+                      image_url: UrlFor, detail_url: UrlFor,
+                      run_number: int | None = None) -> dict[str, Any]:
+    """The dashboard as data: its groups of plot summaries in layout order, freshness, and the
+    run the plots belong to (None when they do not say)."""
     return {
         "generated": format_utc(now),
+        "run_number": run_number,
         "freshness": freshness_summary(state),
         "groups": [{"title": group.title,
                     "images": [image_summary(record, now=now, image_url=image_url,
                                              detail_url=detail_url)
                                for record in group.records]}
                    for group in groups],
+    }
+
+
+def run_summary(run: RunSummary, *, url: str, images_url: str) -> dict[str, Any]:
+    """One archived run for the list of runs and ``/api/runs``."""
+    return {
+        "run_number": run.run_number,
+        "complete": run.complete,
+        "state": run.state,
+        "archived_at": run.archived_at,
+        "first_spill_time": run.first_spill_time,
+        "last_spill_time": run.last_spill_time,
+        "spills": {"physics": run.physics_spills, "run_markers": run.run_markers,
+                   "with_errors": run.with_errors, "input_errors": run.input_errors},
+        "transform": run.transform,
+        "configuration_id": run.configuration_id,
+        "version": run.version,
+        "plot_count": run.plot_count,
+        "url": url,
+        "images_url": images_url,
     }
 
 

@@ -10,11 +10,16 @@ carries the header (the image files set a stricter one) is left alone.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
+
+from .json_files import printable
+from .messages import say
 
 HEADER = "Content-Security-Policy"
 
@@ -66,3 +71,24 @@ def csp_update(**directives: list[str]) -> Callable:
             return response
         return wrapped
     return decorator
+
+
+class RefusedHostFilter(logging.Filter):
+    """Turns Django's report of a refused Host header into one catalogued line (MAUS-307).
+
+    Django logs DisallowedHost at ERROR with the whole traceback, for every request a scanner
+    or a misconfigured proxy sends: pages of log that hide real failures, for what is a fact
+    about the request. The record keeps its logger and level; the traceback is dropped.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exception = record.exc_info[1] if record.exc_info else None
+        if isinstance(exception, DisallowedHost):
+            request = getattr(record, "request", None)
+            host = getattr(request, "META", {}).get("HTTP_HOST", "")
+            path = getattr(request, "path", "")
+            record.msg = say("MAUS-307", host=ascii(host[:200]), path=printable(path[:200]))
+            record.args = ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True

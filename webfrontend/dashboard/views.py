@@ -2,8 +2,10 @@
 
 Pages: ``/`` (the dashboard, with search), ``/plots/<tag>`` (one plot). Files:
 ``/images/<tag>`` (an image, found through its sidecar only). JSON: ``/api/images``,
-``/api/images/<tag>`` and ``/api/dashboard`` (docs/webfrontend.md). Every view answers GET and
-HEAD only: nothing here changes anything.
+``/api/images/<tag>`` and ``/api/dashboard`` (docs/webfrontend.md). Each view but the last also
+serves an archived run under ``/runs/<N>/`` (its ``run`` argument; sources.py): the same page,
+reading that run's directory, linking within it, and not polling, since a past run does not
+change. Every view answers GET and HEAD only: nothing here changes anything.
 """
 from __future__ import annotations
 
@@ -18,9 +20,8 @@ from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from .conf import DashboardSettings, dashboard_settings, store_for
 from .histograms import HistogramError, summarise
-from .image_store import ImageRecord, ImageStore, latest_per_series
+from .image_store import ImageRecord, latest, latest_per_series
 from .payloads import (
     dashboard_summary,
     display_value,
@@ -31,6 +32,7 @@ from .payloads import (
 )
 from .search import Query, QueryError, keyword_counts
 from .security import csp_update
+from .sources import Source, source_for
 
 #: Policy of the image files themselves: an SVG opened on its own runs no script.
 IMAGE_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
@@ -38,53 +40,54 @@ IMAGE_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sa
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def image_url(record: ImageRecord) -> str:
-    return f"{reverse('dashboard:image', args=[record.tag])}?v={record.version}"
-
-
-def detail_url(record: ImageRecord) -> str:
-    """The detail page of this very refresh."""
-    return reverse("dashboard:detail", args=[record.tag])
-
-
-def series_url(record: ImageRecord) -> str:
-    """The detail page that follows the plot's latest refresh."""
-    return reverse("dashboard:detail", args=[record.series])
-
-
-def _settings() -> tuple[DashboardSettings, ImageStore]:
-    config = dashboard_settings()
-    return config, store_for(config.image_directory)
+def _page_source(run: int | None) -> Source:
+    source = source_for(run)
+    if source is None:
+        raise Http404(f"no run {run} in the archive")
+    return source
 
 
 def _query(request: HttpRequest) -> Query:
     return Query.from_params(dict(request.GET.lists()))
 
 
-def _dashboard(query: Query) -> tuple[DashboardSettings, dict[str, Any], list[ImageRecord]]:
+def _dashboard(source: Source, query: Query) -> tuple[dict[str, Any], list[ImageRecord]]:
     """The dashboard's data for ``query``, and every plot the layout shows (for keywords)."""
-    config, store = _settings()
-    records = latest_per_series(store.records())
+    layout = source.config.layout
+    records = latest_per_series(source.store.records())
     moment = now()
-    state = freshness(records, now=moment, stale_seconds=config.stale_seconds)
-    shown = [record for group in config.layout.arrange(records) for record in group.records]
-    groups = config.layout.arrange(query.filter(shown))
-    data = dashboard_summary(groups, state, now=moment, image_url=image_url,
-                             detail_url=series_url)
-    return config, data, shown
+    state = freshness(records, now=moment, stale_seconds=source.config.stale_seconds,
+                      live=source.live)
+    shown = [record for group in layout.arrange(records) for record in group.records]
+    groups = layout.arrange(query.filter(shown))
+    # The run shown: an archived run's own number; live, that of the newest plot (the plots
+    # of an earlier run stay until go.py's next run redraws them).
+    newest = latest(records)
+    run_number = (source.run.run_number if source.run is not None
+                  else newest.run_number if newest is not None else None)
+    data = dashboard_summary(groups, state, now=moment, image_url=source.image_url,
+                             detail_url=source.series_url, run_number=run_number)
+    return data, shown
+
+
+def _page_context(source: Source) -> dict[str, Any]:
+    """What every page of plots tells the templates about where its plots come from."""
+    return {"title": source.config.layout.title, "run": source.run,
+            "dashboard_url": source.url("dashboard")}
 
 
 @require_safe
 @never_cache
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HttpRequest, run: int | None = None) -> HttpResponse:
+    source = _page_source(run)
     try:
         query, error = _query(request), ""
     except QueryError as exc:
         query, error = Query(), str(exc)
-    config, data, shown = _dashboard(query)
+    data, shown = _dashboard(source, query)
     api = reverse("dashboard:api-dashboard")
     context = {
-        "title": config.layout.title,
+        **_page_context(source),
         "dashboard": data,
         "query": query,
         "query_error": error,
@@ -92,8 +95,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "plot_count": sum(len(group["images"]) for group in data["groups"]),
         "client_config": {
             "api_url": f"{api}?{urlencode(query.params())}" if query.active else api,
-            "dashboard_url": reverse("dashboard:dashboard"),
-            "refresh_seconds": config.refresh_seconds,
+            "dashboard_url": source.url("dashboard"),
+            "refresh_seconds": source.config.refresh_seconds,
+            "live": source.live,  # a past run does not change: its page does not poll
         },
     }
     return render(request, "dashboard/dashboard.html", context, status=400 if error else 200)
@@ -104,10 +108,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # plotly.js writes its own <style> element at start-up; the npm bundle ships no stylesheet
 # to use instead. Scripts stay 'self' only.
 @csp_update(style_src=["'unsafe-inline'"])
-def detail(request: HttpRequest, tag: str) -> HttpResponse:
-    config, store = _settings()
-    record = store.get(tag)
-    document = store.document(record) if record is not None else None
+def detail(request: HttpRequest, tag: str, run: int | None = None) -> HttpResponse:
+    source = _page_source(run)
+    record = source.store.get(tag)
+    document = source.store.document(record) if record is not None else None
     if document is None:
         raise Http404(f"no plot with tag {tag!r}")
     histograms = document.get("histograms")
@@ -118,10 +122,12 @@ def detail(request: HttpRequest, tag: str) -> HttpResponse:
             summaries.append({"index": index, "summary": summarise(histogram)})
         except HistogramError as exc:
             summaries.append({"index": index, "error": str(exc)})
-    latest_api = f"{reverse('dashboard:api-images')}?{urlencode({'tag': tag, 'latest': 1})}"
+    latest_api = f"{source.url('api-images')}?{urlencode({'tag': tag, 'latest': 1})}"
     context = {
-        "title": config.layout.title,
-        "image": image_summary(record, now=now(), image_url=image_url, detail_url=detail_url),
+        **_page_context(source),
+        "image": image_summary(record, now=now(), image_url=source.image_url,
+                               detail_url=source.detail_url),
+        "api_image_url": source.url("api-image", record.tag),
         "following_series": tag != record.tag,
         "metadata": [(key, display_value(value)) for key, value in document.items()
                      if key != "histograms"],
@@ -129,16 +135,17 @@ def detail(request: HttpRequest, tag: str) -> HttpResponse:
         "plot_data": {"tag": record.tag, "version": record.version, "histograms": histograms},
         "client_config": {
             "latest_url": latest_api,
-            "detail_api_url": reverse("dashboard:api-image", args=[tag]),
-            "refresh_seconds": config.refresh_seconds,
+            "detail_api_url": source.url("api-image", tag),
+            "refresh_seconds": source.config.refresh_seconds,
+            "live": source.live,
         },
     }
     return render(request, "dashboard/detail.html", context)
 
 
 @require_safe
-def image_file(request: HttpRequest, tag: str) -> HttpResponse:
-    _, store = _settings()
+def image_file(request: HttpRequest, tag: str, run: int | None = None) -> HttpResponse:
+    store = _page_source(run).store
     record = store.get(tag)
     if record is None:
         raise Http404(f"no image with tag {tag!r}")
@@ -163,43 +170,57 @@ def image_file(request: HttpRequest, tag: str) -> HttpResponse:
     return response
 
 
-def _json_error(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+def json_response(data: dict[str, Any], status: int = 200) -> JsonResponse:
+    """Strict JSON: NaN and Infinity are refused when files are read (json_files.py), and
+    should one slip through, the answer fails rather than send a browser invalid JSON."""
+    return JsonResponse(data, status=status, json_dumps_params={"allow_nan": False})
+
+
+def json_error(message: str, status: int) -> JsonResponse:
+    return json_response({"error": message}, status=status)
 
 
 @require_safe
 @never_cache
-def api_images(request: HttpRequest) -> JsonResponse:
-    latest = request.GET.get("latest", "0")
-    if latest not in ("0", "1"):
-        return _json_error(f"latest={latest!r}: write latest=1 (one per plot) or latest=0", 400)
+def api_images(request: HttpRequest, run: int | None = None) -> JsonResponse:
+    latest_only = request.GET.get("latest", "0")
+    if latest_only not in ("0", "1"):
+        return json_error(f"latest={latest_only!r}: write latest=1 (one per plot) or latest=0",
+                          400)
     try:
         query = _query(request)
     except QueryError as exc:
-        return _json_error(str(exc), 400)
-    config, store = _settings()
-    records = store.records()
-    listed = latest_per_series(records) if latest == "1" else records
+        return json_error(str(exc), 400)
+    source = source_for(run)
+    if source is None:
+        return json_error(f"no run {run} in the archive", 404)
+    records = source.store.records()
+    listed = latest_per_series(records) if latest_only == "1" else records
     moment = now()
-    state = freshness(records, now=moment, stale_seconds=config.stale_seconds)
-    images = [image_summary(record, now=moment, image_url=image_url, detail_url=detail_url)
+    state = freshness(records, now=moment, stale_seconds=source.config.stale_seconds,
+                      live=source.live)
+    images = [image_summary(record, now=moment, image_url=source.image_url,
+                            detail_url=source.detail_url)
               for record in query.filter(listed)]
-    return JsonResponse({"count": len(images), "freshness": freshness_summary(state),
-                         "images": images})
+    return json_response({"count": len(images), "freshness": freshness_summary(state),
+                          "images": images})
 
 
 @require_safe
 @never_cache
-def api_image(request: HttpRequest, tag: str) -> JsonResponse:
-    _, store = _settings()
-    record = store.get(tag)
-    document = store.document(record) if record is not None else None
+def api_image(request: HttpRequest, tag: str, run: int | None = None) -> JsonResponse:
+    source = source_for(run)
+    if source is None:
+        return json_error(f"no run {run} in the archive", 404)
+    record = source.store.get(tag)
+    document = source.store.document(record) if record is not None else None
     if document is None:
-        return _json_error(f"no plot with tag {tag!r}", 404)
-    payload = image_summary(record, now=now(), image_url=image_url, detail_url=detail_url)
+        return json_error(f"no plot with tag {tag!r}", 404)
+    payload = image_summary(record, now=now(), image_url=source.image_url,
+                            detail_url=source.detail_url)
     payload["metadata"] = {key: value for key, value in document.items() if key != "histograms"}
     payload["histograms"] = document.get("histograms", [])
-    return JsonResponse(payload)
+    return json_response(payload)
 
 
 @require_safe
@@ -208,9 +229,9 @@ def api_dashboard(request: HttpRequest) -> JsonResponse:
     try:
         query = _query(request)
     except QueryError as exc:
-        return _json_error(str(exc), 400)
-    _, data, _ = _dashboard(query)
-    return JsonResponse(data)
+        return json_error(str(exc), 400)
+    data, _ = _dashboard(source_for(None), query)
+    return json_response(data)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

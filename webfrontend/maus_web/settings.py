@@ -5,6 +5,10 @@
 * ``MAUS_REFRESH_SECONDS`` (5): seconds between two polls of an open dashboard.
 * ``MAUS_STALE_SECONDS`` (60): seconds without a new plot before the page says so.
 * ``MAUS_DASHBOARD_LAYOUT`` (``dashboard/default_layout.toml``): a TOML or JSON layout file.
+* ``MAUS_ARCHIVE_DIRECTORY`` (``archive`` beside the image directory): go.py's run archive,
+  one ``run_NNNNNN/`` directory per run, listed at ``/runs``.
+* ``MAUS_SIDECAR_MAX_BYTES`` (2 MiB) and ``MAUS_SIDECAR_MAX_DEPTH`` (32): the largest and the
+  most deeply nested sidecar or ``run.json`` read; a larger or deeper one is skipped.
 * ``MAUS_WEB_DEBUG`` (0): 1 turns Django's DEBUG on -- tracebacks in the browser, so never in
   the control room.
 * ``MAUS_WEB_SECRET_KEY``: required while DEBUG is off; with DEBUG on a throw-away key is made.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import os
 
+from dashboard.json_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEPTH_CEILING
 from dashboard.layout import DEFAULT_LAYOUT_FILE, LayoutError, read_layout_file
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
@@ -44,6 +49,18 @@ def _seconds(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name}={value!r}: write a number of seconds > 0, "
                                    f"e.g. {name}={default:g}")
     return seconds
+
+
+def _whole_number(name: str, default: int, low: int, high: int | None = None) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    number = int(value) if value.isdigit() else low - 1
+    if number < low or (high is not None and number > high):
+        bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise ImproperlyConfigured(f"{name}={value!r}: write a whole number {bounds}, "
+                                   f"e.g. {name}={default}")
+    return number
 
 
 def _layout(name: str) -> dict:
@@ -121,10 +138,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A request for a host not in ALLOWED_HOSTS is the client's mistake (or a scan), not the
+    # code's: one catalogued line (MAUS-307) instead of Django's traceback.
+    "filters": {"refused_host": {"()": "dashboard.security.RefusedHostFilter"}},
     # Django's own default sends errors only to mail_admins while DEBUG is off; the console
     # (runserver's terminal, Apache's error log) is where a control room looks.
     "loggers": {"dashboard": {"handlers": ["console"], "level": "INFO"},
-                "django": {"handlers": ["console"], "level": "WARNING"}},
+                "django": {"handlers": ["console"], "level": "WARNING"},
+                "django.security.DisallowedHost": {"level": "WARNING",
+                                                   "filters": ["refused_host"]}},
 }
 
 # The dashboard's own settings (dashboard/conf.py has their meanings and defaults).
@@ -132,3 +154,8 @@ MAUS_IMAGE_DIRECTORY = os.environ.get("MAUS_IMAGE_DIRECTORY", "").strip() or "im
 MAUS_REFRESH_SECONDS = _seconds("MAUS_REFRESH_SECONDS", 5.0)
 MAUS_STALE_SECONDS = _seconds("MAUS_STALE_SECONDS", 60.0)
 MAUS_DASHBOARD_LAYOUT = _layout("MAUS_DASHBOARD_LAYOUT")
+# None: dashboard/conf.py puts the archive beside the image directory.
+MAUS_ARCHIVE_DIRECTORY = os.environ.get("MAUS_ARCHIVE_DIRECTORY", "").strip() or None
+MAUS_SIDECAR_MAX_BYTES = _whole_number("MAUS_SIDECAR_MAX_BYTES", DEFAULT_MAX_BYTES, 1)
+MAUS_SIDECAR_MAX_DEPTH = _whole_number("MAUS_SIDECAR_MAX_DEPTH", DEFAULT_MAX_DEPTH, 1,
+                                       DEPTH_CEILING)

@@ -152,6 +152,10 @@
 
   function render(data) {
     showBanner(freshnessBanner, data.freshness.message);
+    const run = document.getElementById("run-number");
+    if (run) {
+      run.textContent = text(data.run_number);
+    }
     updateGroups(data.groups);
     const count = document.querySelector("#search-summary [data-field=plot_count]");
     if (count) {
@@ -183,6 +187,11 @@
     if (timer === null && !document.hidden) {
       timer = setTimeout(poll, period);
     }
+  }
+
+  // An archived run's page is final as served: nothing to poll.
+  if (config.live === false) {
+    return;
   }
 
   // A hidden tab does not poll; coming back shows the present at once.

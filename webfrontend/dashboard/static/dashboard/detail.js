@@ -129,5 +129,7 @@
   });
 
   draw();
-  setTimeout(poll, period);
+  if (config.live !== false) {  // an archived run's plot does not change: no polling
+    setTimeout(poll, period);
+  }
 })();
