@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,10 @@ EXECUTOR_ERROR = "execute_transform"
 #: How many ``seq`` numbers are reserved in the store at a time: a restarted producer starts
 #: beyond every number a crashed one may have handed to a worker.
 RESERVE_BLOCK = 1000
+#: Seconds without a finished spill after which the producer publishes its state anyway:
+#: when the workers are stuck on a store that is down, this is how go.py finds out and says
+#: so (MAUS-110), rather than waiting in silence.
+HEARTBEAT = 2.0
 
 
 class SequenceNumbers:
@@ -88,6 +93,7 @@ class InputTransform:
         self.numbers = SequenceNumbers(0)
         self.reserved = 0
         self.published = -1
+        self._published_at = time.monotonic()
         #: Spills on the workers by ``seq``, and the ``seq`` numbers of each task in flight.
         self.on_workers: dict[int, Spill] = {}
         self.tasks: dict[str, set[int]] = {}
@@ -166,7 +172,11 @@ class InputTransform:
         waiting batch if a worker is free."""
         if self.batch and not self.on_workers:
             self._send_batch()  # nothing else could free a worker for it
-        for completed in self.executor.collect(timeout):
+        finished = self.executor.collect(timeout)
+        if not finished and self.on_workers and \
+                time.monotonic() - self._published_at > HEARTBEAT:
+            self._publish(force=True)
+        for completed in finished:
             spill = self.on_workers.pop(completed.seq, None)
             if spill is None:
                 continue  # a duplicate report of a redelivered task
@@ -210,3 +220,4 @@ class InputTransform:
                                 self.contents)
             self.retrying.call("publish the watermark", self.store.save_stream, state)
             self.published = watermark
+            self._published_at = time.monotonic()

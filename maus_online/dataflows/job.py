@@ -13,10 +13,11 @@ finishes)::
   ``KeyboardInterrupt`` wherever the main thread happens to be, and an interrupt that lands
   in a finaliser (a weakref callback, ``__del__``) is swallowed; so the handler also raises a
   flag, and the reading loop, which asks :meth:`Stop.check` between spills, stops anyway.
-* **A run that cannot go on** (a server stayed down past ``server_outage_timeout``, or any
-  other :class:`~maus_online.errors.MausError`) still salvages what it can -- the
-  merge side reduces what the store holds and closes the open run, so the images of every
-  spill reduced so far are written -- and then the first error is raised.
+* **A run whose servers stayed away** past ``server_outage_timeout``
+  (:class:`~maus_online.outages.ServerDown`) still salvages what it can -- the merge side
+  reduces what the store holds and closes the open run, so the images of every spill reduced
+  so far are written -- and then the error is raised. Other errors (a birth that failed, a
+  configuration the workers refused) end the run as they are: nothing was done to save.
 * **Closing** runs every close in reverse order of registration, each even when an earlier
   one failed. A close that fails never masks the error that ended the job: the first error
   is the one raised, later ones are logged.
@@ -30,8 +31,8 @@ from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 from typing import Any, TypeVar
 
-from ..errors import MausError
 from ..modules import Config, ModuleBase
+from ..outages import ServerDown
 from .progress import ProgressDisplay
 from .statistics import RunStatistics
 
@@ -77,7 +78,8 @@ class Job:
     def run(self, read: Callable[[Stop], None], finish: Callable[[], None],
             salvage: Callable[[], None] | None = None) -> None:
         """``read`` until it returns or Ctrl-C, then ``finish`` (a second Ctrl-C abandons it);
-        when either fails with a :class:`MausError`, ``salvage`` before the error is raised."""
+        when a server stayed down too long (:class:`ServerDown`), ``salvage`` before the
+        error is raised."""
         stop = Stop()
         previous = _catch_ctrl_c(stop)
         try:
@@ -87,7 +89,7 @@ class Job:
                 except KeyboardInterrupt:
                     self.stats.interrupted = True
                 finish()
-            except MausError:
+            except ServerDown:
                 if salvage is not None:
                     self._salvage(salvage)
                 raise
