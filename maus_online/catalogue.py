@@ -165,6 +165,18 @@ CATALOGUE: dict[str, Message] = _messages(
             "its plots"),
     Message("MAUS-140", "information", "go.py",
             "{server} {url} is back after {seconds} s; the run goes on"),
+    Message("MAUS-142", "information", "go.py",
+            "resuming the stream of an earlier go.py that stopped in the middle ({input}): "
+            "the store holds every spill up to {last}{beyond}; spills already stored are "
+            "skipped, nothing is stored twice"),
+    Message("MAUS-143", "configuration", "go.py",
+            "cannot resume the stream in the document store {url}: an earlier go.py stopped "
+            "in the middle of it, and {differences}. Run it again as it was to resume, or "
+            "give --restart_run true to start the stream over (its run is reduced again "
+            "from the start)"),
+    Message("MAUS-144", "information", "go.py",
+            "restart_run: the stream an earlier go.py left unfinished ({input}) is started "
+            "over; merge-output closes its open run and begins again"),
     Message("MAUS-141", "paused", "go.py",
             "{server} {url} stayed unreachable longer than server_outage_timeout = {timeout} s "
             "({reason}); the run ends here, with the images of every spill reduced so far"),

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from maus_online import codec
-from maus_online.doc_store import ConsumerState, StoredSpill, StreamState, open_doc_store
+from maus_online.doc_store import (ConsumerState, StoredSpill, StreamContents, StreamPosition,
+                                   StreamState, open_doc_store)
 from maus_online.errors import ConfigurationError, SpillError
 from tests.conftest import skeleton
 
@@ -99,6 +100,13 @@ def test_retention_deletes_old_spills_even_unreduced(store):
 def test_the_stream_state_is_published_and_read_back(store):
     assert store.stream() == StreamState()
     state = StreamState(watermark=12, reserved=1000, finished=True, producer="go.py@node1:42")
+    store.save_stream(state)
+    assert store.stream() == state
+    # What a restarted producer resumes from: what the spills hold and where the input was.
+    state = StreamState(7, 1000, False, "go.py@node1:43",
+                        StreamContents(("ReducePyTOFPlot",), ("recon_events",)),
+                        StreamPosition("0123456789abcdef", "InputPyJSON reading /data/run.jsonl",
+                                       (3, 41, "physics_event")))
     store.save_stream(state)
     assert store.stream() == state
 

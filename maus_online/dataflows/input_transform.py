@@ -16,12 +16,16 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..doc_store import DocumentStore, Retrying, StoredSpill, StreamContents, StreamState
+from ..catalogue import say
+from ..doc_store import (DocumentStore, Retrying, SpillLabel, StoredSpill, StreamContents,
+                         StreamPosition, StreamState)
+from ..errors import ConfigurationError
 from ..inputs import input_failed
 from ..modules import Spill, record_error
 from ..spill import is_marker
 from .executor import Executor, WorkerReport
 from .progress import ProgressDisplay
+from .resume import Resumption, differences, label_of, stream_position
 from .spill_side import SpillSideSpec
 from .statistics import RunStatistics
 
@@ -89,6 +93,11 @@ class InputTransform:
         self.progress, self.executor, self.store = progress, executor, store
         self.retrying = retrying
         self.contents = StreamContents(spill_side.fillers, spill_side.fields)
+        #: Which input this producer reads, and the label of the spill at its watermark.
+        self.position = stream_position(config)
+        self._labels: dict[int, SpillLabel] = {}
+        #: Set when this producer resumes an earlier one's unfinished stream.
+        self.resumption: Resumption | None = None
         self.producer = f"go.py@{socket.gethostname()}:{os.getpid()}"
         self.numbers = SequenceNumbers(0)
         self.reserved = 0
@@ -110,18 +119,45 @@ class InputTransform:
         return len(self.on_workers) + len(self.batch)
 
     def open(self) -> None:
-        """Start numbering beyond everything an earlier producer stored or reserved."""
+        """Start numbering beyond everything an earlier producer stored or reserved; resume
+        the stream it left unfinished (docs/recovery.md#maus-142)."""
         stream = self.retrying.call("read the stream state", self.store.stream)
         last = max(stream.reserved, stream.watermark,
                    self.retrying.call("find the last spill", self.store.last_seq))
+        if stream.position is not None and not stream.finished:
+            self._take_over(stream, last)
         self.numbers = SequenceNumbers(last)
         self.reserved = last
         self._publish(force=True)
+
+    def _take_over(self, stream: StreamState, last_seq: int) -> None:
+        """Resume ``stream`` when it is this input's, refuse it when not (unless told to
+        start it over)."""
+        old = stream.position
+        if old.input_id != self.position.input_id:
+            if not self.config["restart_run"]:
+                raise ConfigurationError(say("MAUS-143", url=self.config["doc_store_url"],
+                                             differences=differences(old, self.position)))
+            self.progress.note(say("MAUS-144", input=old.input))
+            return
+        # Spills the workers stored above the watermark before the earlier go.py died.
+        beyond = self.retrying.call("read the spills beyond the watermark", self.store.read,
+                                    stream.watermark, last_seq, max(1, last_seq - stream.watermark))
+        self.resumption = Resumption.from_store(old, beyond)
+        self.position = StreamPosition(self.position.input_id, self.position.input, old.last)
+        where = "the start" if old.last is None else \
+            "run {}, spill {} ({})".format(*old.last)
+        extra = f", and {len(self.resumption.beyond)} stored beyond it" \
+            if self.resumption.beyond else ""
+        self.progress.note(say("MAUS-142", input=old.input, last=where, beyond=extra))
 
     def try_feed(self, spill: Spill) -> bool:
         """Take one spill from the input -- store it, or have a worker transform it -- and
         return True; or take nothing and return False, while every worker is busy or the
         spills of the run before are still on them (collect, then try again)."""
+        if self.resumption is not None and self.resumption.already_stored(spill):
+            self.stats.spills_resumed += 1
+            return True  # an earlier go.py stored it: taken, and nothing to do
         needs_worker = not (input_failed(spill) or is_marker(spill))
         if needs_worker:
             run = spill.get("run_number")
@@ -134,6 +170,7 @@ class InputTransform:
                 self._send_batch()
                 return False
         seq = self.numbers.take()
+        self._labels[seq] = label_of(spill)
         if seq > self.reserved:
             self.reserved = seq + RESERVE_BLOCK
             self._publish(force=True)
@@ -216,8 +253,13 @@ class InputTransform:
     def _publish(self, force: bool = False, finished: bool = False) -> None:
         watermark = self.numbers.watermark
         if force or finished or watermark != self.published:
+            if watermark in self._labels:  # the spill at the watermark: where a restart resumes
+                self.position = StreamPosition(self.position.input_id, self.position.input,
+                                               self._labels[watermark])
+                for seq in [seq for seq in self._labels if seq <= watermark]:
+                    del self._labels[seq]
             state = StreamState(watermark, self.reserved, finished, self.producer,
-                                self.contents)
+                                self.contents, self.position)
             self.retrying.call("publish the watermark", self.store.save_stream, state)
             self.published = watermark
             self._published_at = time.monotonic()

@@ -46,6 +46,8 @@ class RunStatistics:
     transform_failures: int = 0
     #: Spills a restarted merge-output reduced again to rebuild its open run.
     spills_replayed: int = 0
+    #: Spills a resumed producer skipped: an earlier go.py had stored them already.
+    spills_resumed: int = 0
     #: Of the failed spills: the input errors (spills the input could not read, validate or
     #: accept; done, but neither physics nor markers), and those a map or the farm failed on.
     #: The rest of the failures are the reducers' (errors_by_module).
@@ -157,6 +159,9 @@ def format_summary(stats: RunStatistics) -> str:
     if stats.spills_stored:
         lines.append(f"  spills stored:    {stats.spills_stored} in the document store "
                      f"({stats.transform_failures} with no worker's result)")
+    if stats.spills_resumed:
+        lines.append(f"  spills skipped:   {stats.spills_resumed} (stored already by the "
+                     f"earlier go.py whose stream this one resumed)")
     if stats.spills_replayed:
         lines.append(f"  spills replayed:  {stats.spills_replayed} (reduced again to rebuild "
                      f"the run open when merge-output stopped)")

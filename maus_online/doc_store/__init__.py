@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-from .base import ConsumerState, DocumentStore, StoredSpill, StreamContents, StreamState
+from .base import (ConsumerState, DocumentStore, SpillLabel, StoredSpill, StreamContents,
+                   StreamPosition, StreamState)
 from .retry import Retrying
 
 #: Back ends by configuration name: ``module:Class`` inside this package.
@@ -68,5 +69,6 @@ def open_doc_store(config: Mapping[str, Any], allow_import_path: bool = True) ->
     return cls(absolute_store_url(config))
 
 
-__all__ = ["BACK_ENDS", "ConsumerState", "DocumentStore", "Retrying", "StoredSpill",
-           "StreamContents", "StreamState", "absolute_store_url", "open_doc_store", "store_class"]
+__all__ = ["BACK_ENDS", "ConsumerState", "DocumentStore", "Retrying", "SpillLabel",
+           "StoredSpill", "StreamContents", "StreamPosition", "StreamState",
+           "absolute_store_url", "open_doc_store", "store_class"]

@@ -111,27 +111,60 @@ class StreamContents:
         return f"partials of {partials}; whole-spill fields {fields}"
 
 
+#: How a spill is named across producers: (run number, spill number, DAQ event type).
+SpillLabel = tuple[Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class StreamPosition:
+    """Where the producer is in its input, for a restarted one to go on from there: which
+    input it reads (``input_id``, a digest of everything that decides what is stored, and
+    ``input``, the same in words) and the label of the last spill at or below the watermark
+    (``last``; None before the first)."""
+
+    input_id: str
+    input: str
+    last: SpillLabel | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"input_id": self.input_id, "input": self.input,
+                "last": None if self.last is None else list(self.last)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> StreamPosition | None:
+        """The position of :meth:`as_dict`; None for what an older producer wrote."""
+        if not isinstance(data, dict) or not isinstance(data.get("input_id"), str):
+            return None
+        last = data.get("last")
+        return cls(data["input_id"], str(data.get("input", "")),
+                   tuple(last) if isinstance(last, list) and len(last) == 3 else None)
+
+
 @dataclass(frozen=True)
 class StreamState:
     """What the producer published: ``watermark``, the ``seq`` numbers it may have handed out
-    (``reserved``), whether its input has ``finished``, who it is, and what its spills hold
-    (``contents``; None before a producer said)."""
+    (``reserved``), whether its input has ``finished``, who it is, what its spills hold
+    (``contents``; None before a producer said) and where it is in its input
+    (``position``; None before a producer said)."""
 
     watermark: int = 0
     reserved: int = 0
     finished: bool = False
     producer: str = ""
     contents: StreamContents | None = None
+    position: StreamPosition | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"watermark": self.watermark, "reserved": self.reserved,
                 "finished": self.finished, "producer": self.producer,
-                "contents": None if self.contents is None else self.contents.as_dict()}
+                "contents": None if self.contents is None else self.contents.as_dict(),
+                "position": None if self.position is None else self.position.as_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StreamState:
         return cls(int(data["watermark"]), int(data["reserved"]), bool(data["finished"]),
-                   str(data["producer"]), StreamContents.from_dict(data.get("contents")))
+                   str(data["producer"]), StreamContents.from_dict(data.get("contents")),
+                   StreamPosition.from_dict(data.get("position")))
 
 
 class DocumentStore(ABC):

@@ -15,7 +15,8 @@ from typing import Any
 from ..errors import DocumentStoreError
 import orjson
 
-from .base import ConsumerState, DocumentStore, StoredSpill, StreamContents, StreamState
+from .base import (ConsumerState, DocumentStore, StoredSpill, StreamContents, StreamPosition,
+                   StreamState)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spills (
@@ -27,10 +28,10 @@ CREATE TABLE IF NOT EXISTS consumers (
 CREATE TABLE IF NOT EXISTS stream (
     id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER NOT NULL,
     reserved INTEGER NOT NULL, finished INTEGER NOT NULL, producer TEXT NOT NULL,
-    contents TEXT);
+    contents TEXT, position TEXT);
 """
 #: Columns added since the first version, added to an older file when it is opened.
-ADDED_COLUMNS = {"stream": {"contents": "TEXT"}}
+ADDED_COLUMNS = {"stream": {"contents": "TEXT", "position": "TEXT"}}
 #: Milliseconds a connection waits for another process's write lock before it gives up.
 BUSY_TIMEOUT_MS = 30_000
 
@@ -129,18 +130,22 @@ class SQLiteDocumentStore(DocumentStore):
         self._run("DELETE FROM consumers WHERE name = ?", (name,))
 
     def stream(self) -> StreamState:
-        rows = self._run("SELECT watermark, reserved, finished, producer, contents FROM stream")
+        rows = self._run("SELECT watermark, reserved, finished, producer, contents, position "
+                         "FROM stream")
         if not rows:
             return StreamState()
-        watermark, reserved, finished, producer, contents = rows[0]
+        watermark, reserved, finished, producer, contents, position = rows[0]
         return StreamState(watermark, reserved, bool(finished), producer,
-                           StreamContents.from_dict(orjson.loads(contents) if contents else None))
+                           StreamContents.from_dict(orjson.loads(contents) if contents else None),
+                           StreamPosition.from_dict(orjson.loads(position) if position else None))
 
     def save_stream(self, state: StreamState) -> None:
         contents = None if state.contents is None else orjson.dumps(state.contents.as_dict())
-        self._run("INSERT OR REPLACE INTO stream VALUES (1, ?, ?, ?, ?, ?)",
+        position = None if state.position is None else orjson.dumps(state.position.as_dict())
+        self._run("INSERT OR REPLACE INTO stream (id, watermark, reserved, finished, producer, "
+                  "contents, position) VALUES (1, ?, ?, ?, ?, ?, ?)",
                   (state.watermark, state.reserved, int(state.finished), state.producer,
-                   contents))
+                   contents, position))
 
     def close(self) -> None:
         with self._lock:
