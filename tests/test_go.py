@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 
 import pytest
 
 from maus_online import codec
+from tests.processes import Background, wait_until
 
 TIMEOUT = 120
 
@@ -93,23 +93,19 @@ def test_help_lists_the_keys(go_command, tmp_path):
 
 
 def test_ctrl_c_ends_the_run_cleanly(go_command, tmp_path):
-    process = subprocess.Popen(
+    process = Background(
         [*go_command, "--spill_count", "1000", "--spill_interval", "0.05",
          "--particles_per_spill", "20", "--output_json_file_name", "live.jsonl"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, name="go")
     output = tmp_path / "live.jsonl"
-    deadline = time.monotonic() + 60
     try:
         # Wait until the run is under way: the first physics spill is on disk.
-        while not (output.exists() and output.read_bytes().count(b"\n") >= 3):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "go.py wrote no spill within 60 s"
-            time.sleep(0.05)
+        wait_until(lambda: output.exists() and output.read_bytes().count(b"\n") >= 3,
+                   "go.py writing its first spills", 60, process=process)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=TIMEOUT)
     finally:
-        if process.poll() is None:
-            process.kill()
+        process.stop()
     assert process.returncode == 130, stderr
     assert "interrupted by Ctrl-C" in stdout
     spills = read_lines(output)

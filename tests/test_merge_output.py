@@ -181,28 +181,23 @@ def test_the_store_status_command_shows_producer_and_consumers(tmp_path, capsys)
 
 def test_merge_output_follows_the_store_until_ctrl_c(go_command, tmp_path):
     import signal
-    import subprocess
-    import time
 
     from maus_online.doc_store import open_doc_store
+    from tests.processes import Background, wait_until
 
     url = f"sqlite:///{tmp_path}/store.db"
     store = open_doc_store({"doc_store_class": "sqlite", "doc_store_url": url})
 
     def reduced_through(seq, process):
-        deadline = time.monotonic() + 60
-        while store.consumers().get("default", ConsumerState("default")).cursor < seq:
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, f"merge-output did not reach {seq}"
-            time.sleep(0.05)
+        wait_until(lambda: store.consumers().get("default", ConsumerState("default")).cursor
+                   >= seq, f"merge-output reaching {seq}", 60, process=process)
 
     first = fill(store, [(1, 2)])  # a finished producer: without --follow, the end
-    follow = subprocess.Popen([*go_command, "--progress", "false", "--type_of_dataflow",
-                               "multi_process_merge_output", "--follow", "--doc_store_url", url,
-                               "--reducers", "ReducePyCountSpills", "--outputters",
-                               "OutputPyJSON", "--output_json_file_name", "out.jsonl"],
-                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+    follow = Background([*go_command, "--progress", "false", "--type_of_dataflow",
+                         "multi_process_merge_output", "--follow", "--doc_store_url", url,
+                         "--reducers", "ReducePyCountSpills", "--outputters",
+                         "OutputPyJSON", "--output_json_file_name", "out.jsonl"],
+                        cwd=tmp_path, name="merge-output")
     try:
         reduced_through(first, follow)
         assert follow.poll() is None  # still following
@@ -214,8 +209,7 @@ def test_merge_output_follows_the_store_until_ctrl_c(go_command, tmp_path):
         follow.send_signal(signal.SIGINT)
         stdout, stderr = follow.communicate(timeout=60)
     finally:
-        if follow.poll() is None:
-            follow.kill()
+        follow.stop()
         store.close()
     assert follow.returncode == 130, stderr
     assert "(following; Ctrl-C stops)" in stdout

@@ -8,11 +8,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 from maus_online.catalogue import CATALOGUE, GUIDE, SYMPTOMS
 from tests.celery_workers import go_command, run_go
 from tests.conftest import REPO_ROOT
+from tests.processes import wait_until
 
 GUIDE_TEXT = (REPO_ROOT / GUIDE).read_text()
 CODE = re.compile(r"MAUS-\d{3}")
@@ -155,7 +155,5 @@ def test_a_killed_sub_process_is_explained(start_workers, celery_app):
     (worker,) = start_workers(1, concurrency=1)
     pids = [int(pid) for pid in worker.configuration(celery_app)["processes"]]
     os.kill(pids[0], signal.SIGKILL)
-    deadline = time.monotonic() + 60
-    while not CATALOGUE["MAUS-252"].found_in(worker.log()):
-        assert time.monotonic() < deadline, worker.log()
-        time.sleep(0.1)
+    wait_until(lambda: CATALOGUE["MAUS-252"].found_in(worker.log()),
+               "the worker explaining the killed sub-process", 60)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 
 from maus_online.doc_store import open_doc_store
 from tests.celery_workers import GO_TIMEOUT, go_in_background as background, run_go
+from tests.processes import wait_until
 
 COMMON = ["--particles_per_spill", "30", "--random_seed", "11"]
 
@@ -25,15 +25,6 @@ def sqlite_store(tmp_path):
 def store_of(args):
     config = dict(zip([a.lstrip("-") for a in args[::2]], args[1::2]))
     return open_doc_store(config)
-
-
-def wait_until(condition, what, timeout=120.0, process=None):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"go.py ended before {what}: {process.communicate()}")
-        assert time.monotonic() < deadline, f"not {what} after {timeout} s"
-        time.sleep(0.05)
 
 
 def sidecars(directory):

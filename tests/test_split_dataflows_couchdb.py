@@ -5,12 +5,12 @@ for a few seconds while spills flow, and everything resumes with nothing lost.
 """
 from __future__ import annotations
 
-import subprocess
 import uuid
 
 from maus_online.doc_store import open_doc_store
-from tests.celery_workers import GO_TIMEOUT, go_command, run_go
-from tests.test_split_dataflows import COMMON, sidecars, wait_until
+from tests.celery_workers import GO_TIMEOUT, go_in_background, run_go
+from tests.processes import wait_until
+from tests.test_split_dataflows import COMMON, sidecars
 
 
 def couchdb_store(server):
@@ -22,13 +22,6 @@ def store_of(args):
     return open_doc_store({"doc_store_class": args[1], "doc_store_url": args[3]})
 
 
-def start_logged(queue, worker_env, cwd, log, *args):
-    """go.py in the background, its output in ``log`` so the test can watch it."""
-    with open(log, "w") as out:
-        return subprocess.Popen(go_command(queue, *args), cwd=cwd, env=worker_env,
-                                stdout=out, stderr=subprocess.STDOUT, text=True)
-
-
 def test_input_transform_and_merge_output_as_two_processes_on_couchdb(
         start_workers, couchdb_server, queue, worker_env, tmp_path):
     (worker,) = start_workers(1, concurrency=2)
@@ -36,18 +29,13 @@ def test_input_transform_and_merge_output_as_two_processes_on_couchdb(
     single = run_go(queue, worker_env, tmp_path, *COMMON, "--spill_count", "10",
                     "--image_directory", "single")
     assert single.returncode == 0, single.stderr
-    merge = start_logged(queue, worker_env, tmp_path, tmp_path / "merge.log", *store,
-                         "--type_of_dataflow", "multi_process_merge_output",
-                         "--image_directory", "split")
-    try:
+    with go_in_background(queue, worker_env, tmp_path, *store, "--type_of_dataflow",
+                          "multi_process_merge_output", "--image_directory", "split") as merge:
         produced = run_go(queue, worker_env, tmp_path, *COMMON, *store, "--spill_count", "10",
                           "--type_of_dataflow", "multi_process_input_transform")
         assert produced.returncode == 0, produced.stderr + worker.log()
         merge.wait(timeout=GO_TIMEOUT)
-    finally:
-        if merge.poll() is None:
-            merge.kill()
-    output = (tmp_path / "merge.log").read_text()
+        output = merge.output()
     assert merge.returncode == 0, output
     assert "spills done:      12 (10 physics, 2 run markers)" in output
     assert sidecars(tmp_path / "split") == sidecars(tmp_path / "single")
@@ -60,14 +48,10 @@ def test_a_couchdb_outage_mid_run_is_ridden_out_and_nothing_is_lost(
     (worker,) = start_workers(1, concurrency=2)
     store = couchdb_store(couchdb_disk_server)
     common = [*COMMON, *store, "--spill_count", "30"]
-    merge_log, input_log = tmp_path / "merge.log", tmp_path / "input.log"
-    merge = start_logged(queue, worker_env, tmp_path, merge_log, *common,
-                         "--type_of_dataflow", "multi_process_merge_output",
-                         "--image_directory", "split")
-    produce = start_logged(queue, worker_env, tmp_path, input_log, *common,
-                           "--type_of_dataflow", "multi_process_input_transform",
-                           "--spill_interval", "0.3")
-    try:
+    with go_in_background(queue, worker_env, tmp_path, *common, "--type_of_dataflow",
+                          "multi_process_merge_output", "--image_directory", "split") as merge, \
+            go_in_background(queue, worker_env, tmp_path, *common, "--type_of_dataflow",
+                             "multi_process_input_transform", "--spill_interval", "0.3") as produce:
         with store_of(store) as opened:
             wait_until(lambda: "default" in opened.consumers()
                        and opened.consumers()["default"].cursor >= 5, "5 spills reduced",
@@ -75,18 +59,14 @@ def test_a_couchdb_outage_mid_run_is_ridden_out_and_nothing_is_lost(
         couchdb_disk_server.pause()
         try:
             # The server stays away until both halves have seen it go and said so.
-            wait_until(lambda: "document store unavailable" in input_log.read_text()
-                       and "document store unavailable" in merge_log.read_text(),
+            wait_until(lambda: "document store unavailable" in produce.output()
+                       and "document store unavailable" in merge.output(),
                        "both halves reporting the outage", timeout=60)
         finally:
             couchdb_disk_server.resume()
         produce.wait(timeout=GO_TIMEOUT)
         merge.wait(timeout=GO_TIMEOUT)
-    finally:
-        for process in (produce, merge):
-            if process.poll() is None:
-                process.kill()
-    produced, merged = input_log.read_text(), merge_log.read_text()
+        produced, merged = produce.output(), merge.output()
     assert produce.returncode == 0, produced + worker.log()
     assert merge.returncode == 0, merged
     for output in (produced, merged):

@@ -8,8 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,19 +18,9 @@ if str(WEBFRONTEND) not in sys.path:
     sys.path.insert(0, str(WEBFRONTEND))
 
 import servers  # noqa: E402  (webfrontend/servers.py)
+from tests.processes import wait_until  # noqa: E402
 
 TIMEOUT = 90.0
-
-
-def wait_until(condition: Callable[[], object], what: str, timeout: float = TIMEOUT) -> object:
-    """Poll ``condition`` until it returns something true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)  # between two polls of the condition
-    pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def children_of(pid: int) -> list[int]:

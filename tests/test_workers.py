@@ -12,6 +12,7 @@ import uuid
 
 from maus_online import __version__, codec
 from tests.celery_workers import GO_TIMEOUT, WorkerProcess, go_in_background, run_go
+from tests.processes import wait_until
 
 SLOW_CHAIN = ("MapPyGroup(MapPyBeamMaker, MapPySimulation, MapPyTOFMCDigitizer, "
               "MapPyTOFDigits, MapPyTOFSlabHits, MapPyTOFSpacePoints, MapPySlowDown)")
@@ -43,11 +44,8 @@ def without_time(value):
 
 def wait_for_lines(path, count, process, timeout=60.0):
     """Wait until go.py has written ``count`` spills (the run is under way)."""
-    deadline = time.monotonic() + timeout
-    while not (path.exists() and path.read_bytes().count(b"\n") >= count):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, f"fewer than {count} spills after {timeout} s"
-        time.sleep(0.05)
+    wait_until(lambda: path.exists() and path.read_bytes().count(b"\n") >= count,
+               f"{count} spills written", timeout, process=process)
 
 
 def test_multi_process_reconstructs_the_same_spills_as_single_thread(
