@@ -43,23 +43,38 @@ def _answers(port: int) -> bool:
 
 class PrivateRabbitMQ:
     """A RabbitMQ node of one test: consumes a directory, produces :attr:`url` (guest/guest,
-    vhost ``/``), listening on 127.0.0.1 only."""
+    vhost ``/``), listening on 127.0.0.1 and on the ``also`` addresses (a test's own network
+    namespace addresses), on the same port."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, also: tuple[str, ...] = ()) -> None:
         if shutil.which("rabbitmq-server") is None:
             pytest.skip("rabbitmq-server is not installed: the broker-outage tests need it")
         self.directory = directory
+        self.also = also
         self.port, self.dist_port = free_port(), free_port()
         self.node = f"maus-test-{uuid.uuid4().hex[:8]}@localhost"
         self.process: subprocess.Popen | None = None
 
+    def url_at(self, address: str = "127.0.0.1") -> str:
+        return f"amqp://guest:guest@{address}:{self.port}//"
+
     @property
     def url(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+        return self.url_at()
+
+    def _configuration(self) -> str:
+        """rabbitmq.conf: the listeners, and guest allowed beyond loopback when there are
+        other addresses (only the test's own namespace can reach them)."""
+        lines = [f"listeners.tcp.{n} = {address}:{self.port}"
+                 for n, address in enumerate(("127.0.0.1", *self.also), start=1)]
+        if self.also:
+            lines.append("loopback_users = none")
+        return "\n".join(lines) + "\n"
 
     def _environment(self) -> dict[str, str]:
         base = self.directory
         (base / "plugins").write_text("[].\n")
+        (base / "rabbitmq.conf").write_text(self._configuration())
         for name in ("mnesia", "log"):
             (base / name).mkdir(exist_ok=True)
         if os.geteuid() == 0:  # the package's wrapper drops to the rabbitmq user
@@ -67,12 +82,14 @@ class PrivateRabbitMQ:
             for path in base.rglob("*"):
                 shutil.chown(path, "rabbitmq", "rabbitmq")
         return {**os.environ, "RABBITMQ_NODENAME": self.node,
-                "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1", "RABBITMQ_NODE_PORT": str(self.port),
                 "RABBITMQ_DIST_PORT": str(self.dist_port),
+                # The clustering port too listens on loopback only.
+                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface "
+                                                       "{127,0,0,1}",
                 "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
                 "RABBITMQ_LOG_BASE": str(base / "log"),
                 "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "plugins"),
-                "RABBITMQ_CONFIG_FILE": str(base / "no-config"),
+                "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
                 "RABBITMQ_ADVANCED_CONFIG_FILE": str(base / "no-advanced.config")}
 
     def start(self) -> PrivateRabbitMQ:
@@ -114,20 +131,23 @@ class PrivateRabbitMQ:
 
 
 class PrivateRedis:
-    """A ``redis-server`` of one test on 127.0.0.1: :meth:`url` of database ``n``."""
+    """A ``redis-server`` of one test on 127.0.0.1 (and the ``also`` addresses):
+    :meth:`url` of database ``n``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, also: tuple[str, ...] = ()) -> None:
         self.directory = directory
+        self.also = also
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
-    def url(self, database: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{database}"
+    def url(self, database: int = 0, address: str = "127.0.0.1") -> str:
+        return f"redis://{address}:{self.port}/{database}"
 
     def start(self) -> PrivateRedis:
         with open(self.directory / "redis.out", "ab") as log:
             self.process = subprocess.Popen(
-                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                ["redis-server", "--bind", "127.0.0.1", *self.also, "--protected-mode", "no",
+                 "--port", str(self.port), "--save", "",
                  "--appendonly", "no", "--dir", str(self.directory)],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_until(lambda: _answers(self.port) or self.process.poll() is not None,

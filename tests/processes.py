@@ -42,15 +42,17 @@ class Background:
     watch it while it runs (a pipe would block the process once full, and cannot be read
     without blocking the test).
 
-    Shaped like :class:`subprocess.Popen` where tests use it: ``poll``, ``send_signal``,
+    The output files go to ``log_dir`` (default: ``cwd``). Shaped like
+    :class:`subprocess.Popen` where tests use it: ``poll``, ``send_signal``,
     ``wait``, ``kill``, ``pid``, ``returncode``, and ``communicate`` returning the output
     so far as text. :meth:`output` is stdout and stderr as they are now.
     """
 
-    def __init__(self, command: list[str], *, cwd, env=None, name: str = "process") -> None:
+    def __init__(self, command: list[str], *, cwd, env=None, name: str = "process",
+                 log_dir=None) -> None:
         from pathlib import Path
 
-        directory = Path(cwd)
+        directory = Path(log_dir or cwd)
         self.stdout_path = directory / f"{name}-{id(self):x}.stdout"
         self.stderr_path = directory / f"{name}-{id(self):x}.stderr"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:

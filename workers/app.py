@@ -50,18 +50,27 @@ def configure_app(app: Celery, config: Mapping[str, Any]) -> Celery:
         # A broker restart is ridden out, however long (go.py decides when a run gives up,
         # after server_outage_timeout): a worker reconnects by itself and goes on.
         broker_connection_max_retries=None,
+        # A worker whose link was cut reconnects before the broker has noticed that its old
+        # connection is dead; with the default exclusive control queue, re-declaring it fails
+        # (RESOURCE_LOCKED) and the worker exits for good (seen in tests/test_two_hosts.py).
+        control_queue_exclusive=False,
         worker_hijack_root_logger=True,
     )
     return app
 
 
 @celeryd_init.connect
-def _store_results_through_outages(conf: Any = None, **_: Any) -> None:
+def _ride_out_outages_in_a_worker(conf: Any = None, **_: Any) -> None:
     """In a worker only: a result the back end does not take (Redis restarting) is stored
     again with back-off, for about server_outage_timeout's default, rather than lost. Not in
-    go.py, which must not block inside Celery: it rides out the outage itself (MAUS-108)."""
+    go.py, which must not block inside Celery: it rides out the outage itself (MAUS-108).
+    Heartbeats too: a worker's event loop sends them; go.py's publishing connection would
+    miss them between spills and be dropped."""
     conf.update(result_backend_always_retry=True, result_backend_max_retries=40,
-                result_backend_max_sleep_between_retries_ms=10_000)
+                result_backend_max_sleep_between_retries_ms=10_000,
+                # The broker notices a worker cut off within ~20 s (two missed heartbeats)
+                # and gives the spills it held to the others, or to the worker once back.
+                broker_heartbeat=10)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Celery:
