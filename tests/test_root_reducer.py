@@ -77,6 +77,7 @@ class _TDCADCROOT(ReducePyROOTHistogram):
     configure = ReducePyHistogramTDCADCCounts.configure
     book = ReducePyHistogramTDCADCCounts.book
     fill = ReducePyHistogramTDCADCCounts.fill
+    _columns = ReducePyHistogramTDCADCCounts._columns
     plots = ReducePyHistogramTDCADCCounts.plots
 
 
