@@ -57,7 +57,7 @@ from .partial_histograms import (PartialError, add_partial, binning_digest, enco
 # The plotting API, importable from here as before (reducers.plotting is its home).
 from .plotting import (BinIndex, Mark, Plot, Reference, empty_note,  # noqa: F401
                        integer_axis, per_bin, regular_axis)
-from .reference import load_references
+from .reference import load_references, reference_directory
 from .style import run_label
 from .summaries import SummaryHistory, plot_summary
 
@@ -177,8 +177,10 @@ class ReducePyHistogram(ReduceBase):
             self.book()
         self.run_number, self.spills_seen = None, 0
         # The merge part only: the fill part never draws. Loaded once per birth (per run),
-        # so a reference archived anew between two runs is the one the next run shows.
-        self._references = load_references(config, self.module_name(), self.plots())
+        # so a reference archived anew between two runs is the one the next run shows; the
+        # booked plots are asked for only when there is a reference to match them with.
+        self._references = load_references(config, self.module_name(), self.plots()) \
+            if reference_directory(config) is not None else {}
         self._history = SummaryHistory()
         self._pending.clear()
         self._last, self._owed, self._last_spill_number = None, False, None

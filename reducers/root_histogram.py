@@ -186,7 +186,8 @@ def draw_1d(ROOT: Any, plot: Plot, canvas: Any, name: str) -> list[Any]:
     frame.SetMaximum(highest * 1.22 if highest > 0 else 1)
     if len(items) > 1 or references:
         rows = len(items) + bool(references)
-        legend = ROOT.TLegend(0.70, 0.905 - 0.055 * rows - 0.02, 0.94, 0.885)
+        left = 0.60 if references else 0.70  # "Run 7 (reference)" is the widest entry
+        legend = ROOT.TLegend(left, 0.905 - 0.055 * rows - 0.02, 0.94, 0.885)
         legend.SetBorderSize(0)
         legend.SetFillStyle(0)
         legend.SetTextFont(FONT)
