@@ -12,7 +12,9 @@ ReducePyTOFTimeROOT when ROOT is installed):
 * **merge part** (go.py / merge-output): adding one spill's partial, decoded from its JSON, as
   the merge side does (``process`` of the stored envelope);
 * **refresh**: on the merge path, the snapshot of the plots handed to the drawing process
-  (``plots()`` and their UHI form); in the drawing process, drawing every plot (``render``).
+  (``plots()`` and their UHI form); the summary numbers of every plot with their history
+  (``plot_summary``, the time-of-flight peak fits included: issue 13); in the drawing process,
+  drawing every plot (``render``).
 
 Targets (issue 5 and 11): the default set fills a 200-trigger spill in under 1 ms, adds it in
 well under 0.5 ms (merge-output at >= 2,000 spills/s), and draws every plot in under 2 s.
@@ -37,6 +39,7 @@ from maus_online.spill import skeleton  # noqa: E402
 from maus_online.tuning import tune_garbage_collector  # noqa: E402
 from maus_online import codec  # noqa: E402
 from reducers.drawing import plot_json  # noqa: E402
+from reducers.summaries import SummaryHistory, plot_summary  # noqa: E402
 
 
 def touch(spill: dict) -> int:
@@ -115,18 +118,26 @@ def main(argv: list[str] | None = None) -> int:
     maps.death()
 
     snapshot = dict.fromkeys(names, 0.0)
+    summaries = dict.fromkeys(names, 0.0)
+    history = SummaryHistory()
+    for merger in mergers.values():  # warm-up: scipy's import is paid once per process
+        [plot_summary(plot) for plot in merger.plots()]
     render = dict.fromkeys(names, 0.0)
     images = dict.fromkeys(names, 0)
-    for _ in range(args.refreshes):
+    for refresh in range(args.refreshes):
         for name, merger in mergers.items():
             t0 = time.perf_counter()
             plots = merger.plots()
             requests = [plot_json(plot) for plot in plots]
             t1 = time.perf_counter()
             for plot in plots:
+                history.add(plot.tag, refresh, "now", plot_summary(plot))
+            t2 = time.perf_counter()
+            for plot in plots:
                 merger.render(plot, "Run 1, 50 spills")
             snapshot[name] += t1 - t0
-            render[name] += time.perf_counter() - t1
+            summaries[name] += t2 - t1
+            render[name] += time.perf_counter() - t2
             images[name] += len(requests)
 
     n, refreshes = args.spills, args.refreshes
@@ -134,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench_reducers: {n} spills x {args.particles} particles, {refreshes} refreshes as "
           f"{args.image_type}, Python {sys.version.split()[0]}, one core")
     print(f"{'reducer':<32} {'fill fresh':>11} {'fill warm':>10} {'partial':>8} {'add':>9} "
-          f"{'images':>7} {'snapshot':>9} {'draw':>8}")
+          f"{'images':>7} {'snapshot':>9} {'summary':>9} {'draw':>8}")
     print(f"{'':<32} {'ms/spill':>11} {'ms/spill':>10} {'kB':>8} {'ms/spill':>9} "
-          f"{'':>7} {'ms/refr.':>9} {'s/refr.':>8}")
+          f"{'':>7} {'ms/refr.':>9} {'ms/refr.':>9} {'s/refr.':>8}")
 
     def line(label: str, group: list[str]) -> str:
         count = sum(images[g] for g in group) // refreshes
@@ -145,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{sum(size[g] for g in group) / n / 1e3:8.1f} "
                 f"{1e3 * sum(add[g] for g in group) / n:6.3f} ms {count:7d} "
                 f"{1e3 * sum(snapshot[g] for g in group) / refreshes:6.1f} ms "
+                f"{1e3 * sum(summaries[g] for g in group) / refreshes:6.2f} ms "
                 f"{sum(render[g] for g in group) / refreshes:6.2f} s")
 
     for name in names:

@@ -134,6 +134,20 @@ CATALOGUE: dict[str, Message] = _messages(
     Message("MAUS-119", "archive", "go.py",
             "run {run} was archived and at once dropped: archive_keep_runs {keep} keeps the "
             "highest run numbers, from {lowest} up"),
+    Message("MAUS-160", "configuration", "go.py",
+            "reference_run {run!r}: {path} {reason}, so {reducer} cannot draw its plots "
+            "({tag}, ...) over it; name a run archived in {archive} by its number, or a run "
+            "directory, or leave reference_run empty"),
+    Message("MAUS-161", "configuration", "go.py",
+            "reference_run {run!r}: plot {tag} ({path}) has other bins than {reducer} books "
+            "now ({difference}); choose a reference run taken with the same binning, geometry "
+            "and cabling, or leave reference_run empty"),
+    Message("MAUS-162", "information", "go.py",
+            "reference_run {run!r} has no plot {tag} in {directory}; {reducer} draws {tag} "
+            "without a reference"),
+    Message("MAUS-163", "configuration", "go.py",
+            "reference_run {run!r}: cannot read plot {tag} from {path} ({reason}); archive "
+            "the reference run again, or leave reference_run empty"),
     Message("MAUS-120", "configuration", "go.py",
             "go.py: configuration error: {reason}"),
     Message("MAUS-121", "information", "go.py",

@@ -11,7 +11,12 @@ image and sidecar of each plot, copied byte for byte from ``image_directory``, a
      "transform": "MapPyGroup(...)", "configuration_id": "3f2a...", "version": "...",
      "dataflow": "pipeline_single_thread",
      "plots": {"tof_time_01": {"image_file": "tof_time_01.png",
-                               "sidecar": "tof_time_01.json", "entries": 1234}}}
+                               "sidecar": "tof_time_01.json", "entries": 1234,
+                               "summary": {"entries": 1234, "histograms": {...},
+                                           "peaks": {...}}}}}
+
+A plot's ``summary`` is its sidecar's ``image.summary`` (reducers/summaries.py), the numbers
+of the run's final refresh; None for a sidecar without one (an image written by another tool).
 
 docs/histograms.md ("The run archive") describes the layout for its readers.
 
@@ -234,10 +239,13 @@ class RunArchive:
         _write(built / plot.image_file, (source / plot.image_file).read_bytes())
         _write(built / plot.sidecar, sidecar)
         try:
-            entries = histogram_entries(orjson.loads(sidecar))
+            document = orjson.loads(sidecar)
+            entries = histogram_entries(document)
+            summary = (document.get("image") or {}).get("summary")
         except (orjson.JSONDecodeError, AttributeError):
-            entries = None  # the sidecar is kept as written; only its count is unknown
-        return {"image_file": plot.image_file, "sidecar": plot.sidecar, "entries": entries}
+            entries = summary = None  # the sidecar is kept as written; only its numbers are unknown
+        return {"image_file": plot.image_file, "sidecar": plot.sidecar, "entries": entries,
+                "summary": summary if isinstance(summary, dict) else None}
 
     def _swap(self, built: Path, final: Path) -> None:
         """Rename ``built`` to ``final``, moving an older ``final`` aside first and deleting

@@ -38,6 +38,7 @@ import orjson
 
 from .image_document import histogram_json, histograms_from_json
 from .plotting import Mark, Plot
+from .reference import reference_from_json, reference_json
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ def plot_json(plot: Plot) -> dict[str, Any]:
             "keywords": list(plot.keywords), "y_label": plot.y_label,
             "marks": [[mark.position, mark.label] for mark in plot.marks],
             "x_ticks": [[position, text] for position, text in plot.x_ticks.items()],
-            "histograms": [histogram_json(name, h) for name, h in plot.histograms.items()]}
+            "histograms": [histogram_json(name, h) for name, h in plot.histograms.items()],
+            "peaks": dict(plot.peaks), "reference": reference_json(plot.reference)}
 
 
 def plot_from_json(data: Mapping[str, Any]) -> Plot:
@@ -68,7 +70,8 @@ def plot_from_json(data: Mapping[str, Any]) -> Plot:
     return Plot(data["tag"], data["title"], data["description"], tuple(data["keywords"]),
                 histograms_from_json(data["histograms"]), y_label=data["y_label"],
                 marks=tuple(Mark(position, label) for position, label in data["marks"]),
-                x_ticks={position: text for position, text in data["x_ticks"]})
+                x_ticks={position: text for position, text in data["x_ticks"]},
+                peaks=data.get("peaks") or {}, reference=reference_from_json(data.get("reference")))
 
 
 @dataclass(eq=False)
@@ -295,7 +298,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
                 for name in config.get("reducers", ()):
                     registry.resolve(name, "reduce")  # import paths of the configuration
                 reducer = registry.create(request["reducer"], "reduce")
-                reducer.birth({**config, "histogram_drawing": "inline"})
+                # The reference travels with each plot: the child never reads the archive.
+                reducer.birth({**config, "histogram_drawing": "inline", "reference_run": ""})
                 reducers[key] = reducer
         except Exception as exc:  # noqa: BLE001 - every plot of the request reports it
             errors = {plot["tag"]: f"{type(exc).__name__}: {exc}" for plot in request["plots"]}

@@ -40,7 +40,7 @@ from __future__ import annotations
 import base64
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import boost_histogram as bh
@@ -55,9 +55,11 @@ from .image_document import IMAGE_TYPES, image_document_json, utc_now
 from .partial_histograms import (PartialError, add_partial, binning_digest, encode_partial,
                                  flow_views)
 # The plotting API, importable from here as before (reducers.plotting is its home).
-from .plotting import (BinIndex, Mark, Plot, empty_note, integer_axis, per_bin,  # noqa: F401
-                       regular_axis)
+from .plotting import (BinIndex, Mark, Plot, Reference, empty_note,  # noqa: F401
+                       integer_axis, per_bin, regular_axis)
+from .reference import load_references, reference_directory
 from .style import run_label
+from .summaries import SummaryHistory, plot_summary
 
 @dataclass
 class _Refresh:
@@ -66,6 +68,9 @@ class _Refresh:
 
     stamp: dict[str, Any]
     drawing: Drawing
+    #: Each plot's summary numbers and their history up to this refresh, by tag.
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    histories: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class ReducePyHistogram(ReduceBase):
@@ -100,6 +105,9 @@ class ReducePyHistogram(ReduceBase):
         #: snapshot once it is free.
         self._owed = False
         self._last_spill_number: Any = None
+        #: The reference run's plots by tag (``reference_run``), loaded by the merge part.
+        self._references: dict[str, Reference] = {}
+        self._history = SummaryHistory()
 
     # --- Hooks for subclasses ------------------------------------------------------------
 
@@ -168,6 +176,12 @@ class ReducePyHistogram(ReduceBase):
         else:
             self.book()
         self.run_number, self.spills_seen = None, 0
+        # The merge part only: the fill part never draws. Loaded once per birth (per run),
+        # so a reference archived anew between two runs is the one the next run shows; the
+        # booked plots are asked for only when there is a reference to match them with.
+        self._references = load_references(config, self.module_name(), self.plots()) \
+            if reference_directory(config) is not None else {}
+        self._history = SummaryHistory()
         self._pending.clear()
         self._last, self._owed, self._last_spill_number = None, False, None
 
@@ -263,16 +277,20 @@ class ReducePyHistogram(ReduceBase):
                 and last.drawing.state != SKIPPED:
             # Nothing was added since the last refresh (an end_of_run right after one): the
             # images would be the same, so that drawing serves this refresh too.
-            refresh = _Refresh(stamp, last.drawing)
+            refresh = _Refresh(stamp, last.drawing, last.summaries)
             if final and self.drawing_mode == "process":
                 drawing_service().pin(refresh.drawing)
         else:
-            refresh = _Refresh(stamp, self._draw(final))
+            plots = [replace(plot, reference=self._references[plot.tag])
+                     if plot.tag in self._references else plot for plot in self.plots()]
+            refresh = _Refresh(stamp, self._draw(plots, final),
+                               {plot.tag: plot_summary(plot) for plot in plots})
+        refresh.histories = {tag: self._history.add(tag, self.spills_seen, stamp["time"], summary)
+                             for tag, summary in refresh.summaries.items()}
         self._last = refresh
         return refresh
 
-    def _draw(self, final: bool) -> Drawing:
-        plots = self.plots()
+    def _draw(self, plots: list[Plot], final: bool) -> Drawing:
         label = run_label(self.run_number, self.spills_seen)
         request = {"reducer": self.module_name(), "config": dict(self._config), "label": label,
                    "plots": [plot_json(plot) for plot in plots]}
@@ -305,7 +323,8 @@ class ReducePyHistogram(ReduceBase):
                 description=plot["description"], keywords=plot["keywords"],
                 run_number=stamp["run_number"], spill_number=stamp["spill_number"],
                 spills_seen=stamp["spills_seen"], histograms=plot["histograms"],
-                time=stamp["time"]))
+                time=stamp["time"], reference=plot.get("reference"),
+                summary=refresh.summaries.get(tag), summary_history=refresh.histories.get(tag)))
 
 
 def missing_partial(name: str) -> str:

@@ -92,10 +92,16 @@ def image_document(*, tag: str, image_type: str, data: bytes, description: str,
 def image_document_json(*, tag: str, image_type: str, data: str, description: str,
                         keywords: Sequence[str], run_number: Any, spill_number: Any,
                         spills_seen: int, histograms: list[dict[str, Any]],
-                        time: str | None = None) -> dict[str, Any]:
+                        time: str | None = None, reference: dict[str, Any] | None = None,
+                        summary: dict[str, Any] | None = None,
+                        summary_history: list[dict[str, Any]] | None = None
+                        ) -> dict[str, Any]:
     """:func:`image_document` of an image already in base64 and histograms already in their
-    UHI form (:func:`histogram_json`): how a drawing done in another process comes back."""
-    return {"maus_event_type": "Image", "image": {
+    UHI form (:func:`histogram_json`): how a drawing done in another process comes back.
+    ``reference``, ``summary`` and ``summary_history`` (docs/histograms.md) are left out of
+    the document when None: version-1 documents without them stay valid."""
+    optional = {"reference": reference, "summary": summary, "summary_history": summary_history}
+    document = {"maus_event_type": "Image", "image": {
         "format_version": FORMAT_VERSION,
         "tag": tag,
         "image_type": image_type,
@@ -108,6 +114,8 @@ def image_document_json(*, tag: str, image_type: str, data: str, description: st
         "time": time or utc_now(),
         "histograms": histograms,
     }}
+    document["image"].update((key, value) for key, value in optional.items() if value is not None)
+    return document
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ import numpy as np
 from . import style
 from .histogram_base import ReducePyHistogram
 from .plotting import Plot, empty_note
+from .reference import outlines, reference_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -97,6 +98,14 @@ def draw_1d(plot: Plot, axes: Axes) -> None:
                   linestyle=style.LINE_STYLES[n % len(style.LINE_STYLES)],
                   linewidth=style.LINE_WIDTH, label=name)
         highest = max(highest, float(values.max(initial=0)))
+    for k, (n, _, values) in enumerate(outlines(plot)):  # the reference, scaled to these entries
+        # One legend entry for the reference: its outlines share the histograms' colours.
+        axes.plot(np.repeat(edges(items[n][1].axes[0]), 2),
+                  np.concatenate(([0.0], np.repeat(values, 2), [0.0])),
+                  color=style.COLOURS[n % len(style.COLOURS)],
+                  linestyle=style.REFERENCE_LINE_STYLE, linewidth=style.REFERENCE_LINE_WIDTH,
+                  label=reference_label(plot) if k == 0 else "_nolegend_")
+        highest = max(highest, float(values.max(initial=0)))
     first = items[0][1].axes[0]
     axes.set_xlim(*edges(first)[[0, -1]])
     # Head room for the legend and the marks' labels.
@@ -106,7 +115,7 @@ def draw_1d(plot: Plot, axes: Axes) -> None:
     # Few ticks: their labels must stay apart on a 400 px thumbnail.
     axes.xaxis.set_major_locator(mpl().MaxNLocator(nbins=6,
                                                    integer=isinstance(first, bh.axis.Integer)))
-    if len(items) > 1:
+    if len(items) > 1 or plot.reference is not None:
         axes.legend(loc="upper right", frameon=False, fontsize=style.points(style.TICK_PX),
                     handlelength=2.2)
 

@@ -22,8 +22,8 @@ from typing import Any
 import boost_histogram as bh
 import numpy as np
 
-__all__ = ["PARTICLE_LABELS", "BinIndex", "Mark", "Plot", "empty_note", "integer_axis",
-           "per_bin", "regular_axis"]
+__all__ = ["PARTICLE_LABELS", "BinIndex", "Mark", "Plot", "Reference", "empty_note",
+           "integer_axis", "per_bin", "regular_axis"]
 
 #: Plot labels of the PID hypotheses (matplotlib shows them as is; ROOT translates them).
 PARTICLE_LABELS: dict[str, str] = {"e+": "e⁺", "mu+": "μ⁺", "pi+": "π⁺"}
@@ -35,6 +35,16 @@ class Mark:
 
     position: float
     label: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The same plot of the reference run (``reference_run``): its histograms by legend label,
+    in the current plot's order, as archived (raw counts: the back ends scale them to the
+    current entries when they draw them, see :mod:`reducers.reference`)."""
+
+    run_number: int | None
+    histograms: Mapping[str, bh.Histogram]
 
 
 @dataclass
@@ -55,6 +65,10 @@ class Plot:
     marks: Sequence[Mark] = ()
     #: Tick labels of the x axis, {position: text}, for axes whose numbers mean little alone.
     x_ticks: Mapping[float, str] = field(default_factory=dict)
+    #: Expected peak positions by PID hypothesis ({"mu+": 28.3, ...}): the summary fits them.
+    peaks: Mapping[str, float] = field(default_factory=dict)
+    #: The reference run's plot, drawn as dashed outlines; set by the reducer's base class.
+    reference: Reference | None = None
 
     @property
     def is_2d(self) -> bool:

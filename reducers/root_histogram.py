@@ -28,6 +28,7 @@ from maus_online.modules import Config
 from . import style
 from .histogram_base import ReducePyHistogram
 from .plotting import Plot, empty_note
+from .reference import outlines, reference_label
 
 #: Unicode the plot texts use -> ROOT's TLatex (ROOT's text rendering does not read UTF-8).
 LATEX = {"μ": "#mu", "π": "#pi", "⁺": "^{+}", "⁻": "^{-}", "→": "#rightarrow",
@@ -171,16 +172,33 @@ def draw_1d(ROOT: Any, plot: Plot, canvas: Any, name: str) -> list[Any]:
         if len(keep) == 1:
             th1.SetFillColor(ROOT.TColor.GetColor(style.FILL))
         th1.Draw("HIST" if n == 0 else "HIST SAME")
-    if len(items) > 1:
-        legend = ROOT.TLegend(0.70, 0.905 - 0.055 * len(items) - 0.02, 0.94, 0.885)
+    references = []
+    for n, _, values in outlines(plot):  # the reference run, scaled to these entries
+        th1 = to_th1(ROOT, items[n][1], f"{name}ref{n}")
+        th1.SetContent(np.ascontiguousarray(np.concatenate(([0.0], values, [0.0]))))
+        th1.SetLineColor(ROOT.TColor.GetColor(style.COLOURS[n % len(style.COLOURS)]))
+        th1.SetLineStyle(style.ROOT_REFERENCE_LINE_STYLE)
+        th1.SetLineWidth(style.ROOT_REFERENCE_LINE_WIDTH)
+        th1.SetFillStyle(0)
+        th1.Draw("HIST SAME")
+        references.append(th1)
+        highest = max(highest, float(values.max(initial=0)))
+    frame.SetMaximum(highest * 1.22 if highest > 0 else 1)
+    if len(items) > 1 or references:
+        rows = len(items) + bool(references)
+        left = 0.60 if references else 0.70  # "Run 7 (reference)" is the widest entry
+        legend = ROOT.TLegend(left, 0.905 - 0.055 * rows - 0.02, 0.94, 0.885)
         legend.SetBorderSize(0)
         legend.SetFillStyle(0)
         legend.SetTextFont(FONT)
         legend.SetTextSize(style.TICK_PX)
         for (label, _), th1 in zip(items, keep):
             legend.AddEntry(th1, latex(label), "l")
+        if references:  # one entry: the outlines share the histograms' colours
+            legend.AddEntry(references[0], latex(reference_label(plot)), "l")
         legend.Draw()
         keep.append(legend)
+    keep += references
     frame.Draw("AXIS SAME")  # the frame's ticks over the filled histogram
     return keep
 

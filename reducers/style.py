@@ -42,6 +42,13 @@ GRID_COLOUR = "#D9D9D9"
 COLOUR_MAP = "viridis"
 LINE_WIDTH = 1.8  # points (matplotlib); ROOT takes ROOT_LINE_WIDTH pixels
 ROOT_LINE_WIDTH = 2
+#: The reference run's outlines (reducers.reference): dashed, thinner, in the colour of the
+#: histogram they belong to, so that they read as "what it looked like" behind the data.
+#: ROOT's style 7 is its medium dash, apart from the 2, 3, 4 of overlaid histograms.
+REFERENCE_LINE_STYLE = (0, (3.5, 2.0))
+ROOT_REFERENCE_LINE_STYLE = 7
+REFERENCE_LINE_WIDTH = 1.2
+ROOT_REFERENCE_LINE_WIDTH = 1
 
 
 def run_label(run_number: object, spills_seen: int) -> str:

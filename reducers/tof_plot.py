@@ -101,10 +101,15 @@ class TimeOfFlight:
 
     def __init__(self, geometry: Geometry, momentum: float) -> None:
         self.momentum = momentum
-        self.marks = {key: tuple(
-            Mark(expected_time_of_flight(geometry.distance(up, down), momentum, s.mass),
-                 PARTICLE_LABELS[name]) for name, s in SPECIES.items())
-            for key, up, down, *_ in TIME_PAIRS}
+        #: The expected time (ns) of each PID hypothesis, by spill key: marked, and fitted
+        #: by the plot's summary (reducers.summaries).
+        self.expected = {key: {name: expected_time_of_flight(geometry.distance(up, down),
+                                                             momentum, s.mass)
+                               for name, s in SPECIES.items()}
+                         for key, up, down, *_ in TIME_PAIRS}
+        self.marks = {key: tuple(Mark(time, PARTICLE_LABELS[name])
+                                 for name, time in times.items())
+                      for key, times in self.expected.items()}
         self.histograms: dict[str, bh.Histogram] = {}
 
     def book(self) -> None:
@@ -129,7 +134,7 @@ class TimeOfFlight:
                 "the beam's particles.",
                 ("TOF", f"TOF{up}", f"TOF{down}", "time of flight", "PID"),
                 {"Triggers": histogram}, y_label=per_bin("Triggers", histogram.axes[0], "ns"),
-                marks=self.marks[key]))
+                marks=self.marks[key], peaks=self.expected[key]))
         return plots
 
 

@@ -81,12 +81,14 @@ def born(cls: type, **overrides: object) -> ReducerHarness:
 
 
 def comparable(documents: list[dict]) -> list[dict]:
-    """Documents without what may differ between two identical runs (time, image bytes)."""
+    """Documents without what may differ between two identical runs (times, image bytes)."""
     result = []
     for document in orjson.loads(orjson.dumps(documents)):
         if isinstance(document.get("image"), dict):
             document["image"].pop("time")
             document["image"].pop("data")
+            for entry in document["image"].get("summary_history", ()):
+                entry.pop("time")
         result.append(document)
     return result
 
