@@ -20,7 +20,9 @@ understates what a server alone could do).
 ``--archive 1000`` measures instead the list of past runs (issue 13, item 2) on an archive of
 that many runs, in this process, without servers: the first listing (every ``run.json`` parsed),
 the cached listing (a ``stat`` per run), and the ``/runs`` page and ``/api/runs`` through Django's
-request handler. The target: under 200 ms for 1,000 runs.
+request handler; and the trends (issue 13, item 5), ``/trends`` and ``/api/trends`` for the
+default 50 runs, for every run, and for another plot, which read each ``run.json``'s plot
+summaries from the same cache. The target: under 200 ms for 1,000 runs.
 """
 from __future__ import annotations
 
@@ -201,7 +203,19 @@ def write_archive(directory: Path, runs: int) -> None:
             "transform": "MapPyGroup(MapPyBeamMaker, MapPySimulation, MapPyTOFDigitization)",
             "configuration_id": f"{number:032x}", "version": "1.0.0",
             "plots": {tag: {"image_file": f"{tag}.png", "sidecar": f"{tag}.json",
-                            "entries": 1000 * number} for tag in tags}}))
+                            "entries": 1000 * number, "summary": plot_summary(tag, number)}
+                      for tag in tags}}))
+
+
+def plot_summary(tag: str, number: int) -> dict:
+    """A plot's summary as go.py writes it in run.json (the trends read it); the
+    time-of-flight plots carry their peaks, the muon peak drifting slowly."""
+    summary = {"entries": 1000 * number,
+               "histograms": {"Triggers": {"entries": 1000 * number, "mean": 28.0 + number / 1e4,
+                                           "std": 1.9}}}
+    if tag.startswith("tof_time"):
+        summary["peaks"] = {"e+": 25.5, "mu+": 28.3 + number / 1e4, "pi+": 30.1}
+    return summary
 
 
 def timed(function, repeats: int) -> list[float]:
@@ -241,7 +255,8 @@ def bench_archive(runs: int, repeats: int) -> int:
             "cached listing, a stat per run (RunArchive.runs)": timed(cold.runs, repeats),
         }
         failed = 0
-        for url in ("/runs", "/api/runs"):
+        for url in ("/runs", "/api/runs", "/trends", "/api/trends",
+                    f"/api/trends?runs={runs}", "/api/trends?tag=tof_xy_0&quantity=entries"):
             client.get(url)  # the process's archive reader fills its cache
 
             def get(url=url):
@@ -250,9 +265,9 @@ def bench_archive(runs: int, repeats: int) -> int:
                 failed += response.status_code != 200
             results[f"GET {url} through Django, cached"] = timed(get, repeats)
         assert len(cold.runs()) == runs
-        print(f"\n{'measured':58} {'median ms':>9} {'max ms':>8}")
+        print(f"\n{'measured':72} {'median ms':>9} {'max ms':>8}")
         for name, times in results.items():
-            print(f"{name:58} {statistics.median(times):9.1f} {max(times):8.1f}")
+            print(f"{name:72} {statistics.median(times):9.1f} {max(times):8.1f}")
         return 1 if failed else 0
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -223,7 +223,7 @@ CATALOGUE: dict[str, Message] = _messages(
     Message("MAUS-303", "plots", "web",
             "No plots yet. The front-end reads the directory named by MAUS_IMAGE_DIRECTORY;"
             " go.py writes to its image_directory."),
-    # --- 304-309: the front-end's log lines and the archive's page (dashboard/messages.py) --
+    # --- 304-307: the front-end's log lines and the archive's page (dashboard/messages.py) --
     Message("MAUS-304", "missing", "web",
             "image directory {directory}: skipped sidecar {name}: {reason}"),
     Message("MAUS-305", "missing", "web",
@@ -235,6 +235,26 @@ CATALOGUE: dict[str, Message] = _messages(
     Message("MAUS-307", "information", "web",
             "refused a request for the host {host}: it is not in MAUS_WEB_ALLOWED_HOSTS "
             "({path})"),
+    # --- 308-311: overlays on the detail page (dashboard/compare.py) -------------------------
+    Message("MAUS-308", "missing", "web",
+            "compare={value} is not a run number: choose a run from the list (one to six "
+            "digits, e.g. compare=7). The plot is shown alone."),
+    Message("MAUS-309", "missing", "web",
+            "Run {run} is not in the archive, or its run.json cannot be read: nothing to "
+            "compare with. The plot is shown alone."),
+    Message("MAUS-310", "missing", "web",
+            "Run {run} has no plot {tag}: nothing to compare with. The plot is shown alone."),
+    Message("MAUS-311", "missing", "web",
+            "{what} cannot be overlaid on {tag}: {reason}. The plot is shown without it."),
+    # --- 312-314: trends (dashboard/trends.py) ---------------------------------------------
+    Message("MAUS-312", "missing", "web",
+            "trends: {parameter}={value} cannot be used: {reason}"),
+    Message("MAUS-313", "missing", "web",
+            "No archived run among the last {runs} has {quantity} of {tag}: the plot is "
+            "absent from them, or they were archived by a go.py that wrote no summaries."),
+    Message("MAUS-314", "missing", "web",
+            "The live plot {tag} carries no summary history: it is not in the image "
+            "directory, or a go.py that writes no summaries drew it."),
 )
 
 

@@ -3,8 +3,9 @@ by Playwright, against Django's server and a live go.py (a simulated beam), all 
 
 Chromium is Debian's (/usr/bin/chromium, installed by .ci/install-test-deps): `playwright
 install` cannot download its own build here. The tests save screenshots in their tmp_path and
-in test-output/ (git ignores it): dashboard.png, runs.png (the archive's list of runs) and
-run.png (a past run).
+in test-output/ (git ignores it): dashboard.png, runs.png (the archive's list of runs),
+run.png (a past run), compare.png (a detail page's overlay and ratio panel) and trends.png;
+docs/images/webfrontend_compare.png and webfrontend_trends.png are copies of the last two.
 """
 from __future__ import annotations
 
@@ -244,5 +245,78 @@ def test_past_runs_and_a_past_run(page, archive_url, tmp_path):
 
 def save_screenshot(page, tmp_path: Path, name: str) -> None:
     page.screenshot(path=str(tmp_path / name), full_page=True)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    shutil.copyfile(tmp_path / name, SCREENSHOTS / name)
+
+
+@pytest.fixture
+def drifting_url(tmp_path, image_directory):
+    """An archive of runs 1 to 12 whose muon peak (tof_time_01) drifts from run 9 on, run 5
+    without the plot, and a live run 13 whose sidecar carries its summary history and a
+    reference (run 3); served."""
+    from tests.test_webfrontend import write_plot
+    from tests.test_webfrontend_compare import PEAKS, summary_of, tof_histogram, write_tof_run
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for number in range(1, 13):
+        write_tof_run(archive, number, mu=None if number == 5 else
+                      28.3 + max(0, number - 8) * 0.08)
+    history = []
+    for index in range(12):
+        peak = 28.62 + 0.01 * index
+        summary = summary_of([tof_histogram(mu=peak)], {**PEAKS, "mu+": peak})
+        history.append({"spills_seen": 10 * (index + 1), "time": f"2026-12-01T11:{index:02d}:00Z",
+                        "summary": summary})
+    histograms = [tof_histogram(mu=28.75, entries=3000)]
+    write_plot(image_directory, "tof_time_01", run=13, spills_seen=120, histograms=histograms,
+               summary=history[-1]["summary"], summary_history=history,
+               reference={"run_number": 3, "histograms": [tof_histogram(mu=28.3)]})
+    with serving(tmp_path, image_directory, MAUS_ARCHIVE_DIRECTORY=str(archive)) as url:
+        yield url
+
+
+def test_compare_overlay_and_trends(page, drifting_url, tmp_path):
+    # The detail page: choosing a run in "Compare with" loads ?compare=N.
+    page.goto(drifting_url + "plots/tof_time_01")
+    page.wait_for_selector("#histogram-plot .main-svg", timeout=WAIT_MS)
+    assert page.locator("#compare-run option").evaluate_all(
+        "(options) => options.map((option) => option.value)")[:3] == ["", "12", "11"]
+    page.select_option("#compare-run", "12")
+    page.wait_for_url("**/plots/tof_time_01?compare=12")
+    page.wait_for_selector("#histogram-plot .main-svg .subplot.xy2", timeout=WAIT_MS)
+    traces = page.evaluate("""() => document.querySelector("#histogram-plot .plot-panel").data
+                                    .map((trace) => [trace.name, trace.yaxis || "y"])""")
+    names = [name for name, _ in traces]
+    assert names[0] == "Triggers, this run"
+    assert any(name.startswith("run 12 (×") for name in names)
+    assert any(name.startswith("reference run 3 (×") for name in names)
+    assert [axis for _, axis in traces].count("y2") == 1  # the ratio panel
+    assert page.locator("#histogram-plot .main-svg .subplot.xy2 .trace").count() >= 1
+    assert page.locator(".compare-note").count() == 0
+    save_element_screenshot(page, "section.interactive", tmp_path, "compare.png")
+
+    # The trends: the navigation leads there; the default is tof_time_01's muon peak.
+    page.click("nav.site-nav >> text=Trends")
+    page.wait_for_url("**/trends")
+    page.wait_for_selector("#trend-runs-plot .main-svg .trace", timeout=WAIT_MS)
+    page.wait_for_selector("#trend-live-plot .main-svg .trace", timeout=WAIT_MS)
+    runs = page.evaluate("""() => { const trace = document.getElementById("trend-runs-plot")
+                                                         .data[0];
+                                    return [trace.x, trace.y]; }""")
+    assert runs[0] == list(range(1, 13))
+    assert runs[1][4] is None and runs[1][0] == pytest.approx(28.3, abs=0.05)  # run 5: a gap
+    assert runs[1][11] > runs[1][7] + 0.2
+    live = page.evaluate("document.getElementById('trend-live-plot').data[0].x")
+    assert live == [10 * (index + 1) for index in range(12)]
+    page.check("input[name=live-x][value=time]")
+    page.wait_for_function("document.getElementById('trend-live-plot').data[0].x[0]"
+                           " === '2026-12-01T11:00:00Z'", timeout=WAIT_MS)
+    save_screenshot(page, tmp_path, "trends.png")
+    assert page.errors == []
+
+
+def save_element_screenshot(page, selector: str, tmp_path: Path, name: str) -> None:
+    page.locator(selector).screenshot(path=str(tmp_path / name))
     SCREENSHOTS.mkdir(exist_ok=True)
     shutil.copyfile(tmp_path / name, SCREENSHOTS / name)

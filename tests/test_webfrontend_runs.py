@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import string
 from pathlib import Path
 
 import pytest
@@ -301,5 +302,7 @@ def test_the_web_messages_are_the_catalogues(django_ready):
 
     for code, text in TEXTS.items():
         assert CATALOGUE[code].text == text and CATALOGUE[code].source == "web"
-        fields = {name: "x" for name in ("directory", "name", "reason", "host", "path")}
+        fields = {name: "x" for _, name, _, _ in string.Formatter().parse(text) if name}
         assert say(code, **fields) == CATALOGUE[code].format(**fields)
+    assert {code for code, message in CATALOGUE.items()
+            if message.source == "web" and code >= "MAUS-304"} == set(TEXTS)

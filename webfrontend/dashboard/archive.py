@@ -35,7 +35,8 @@ import os
 import re
 import stat
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,10 @@ class RunSummary:
     configuration_id: str
     version: str
     plot_count: int
+    #: ``plots[tag].summary`` of each plot that has one (the run's final summary numbers, for
+    #: /trends; trends.py checks their fields). Not compared: a run is its number and counts.
+    plot_summaries: Mapping[str, dict[str, Any]] = field(default_factory=dict, compare=False,
+                                                         repr=False)
 
     @property
     def state(self) -> str:
@@ -128,10 +133,13 @@ def parse_run(document: Any, run_number: int) -> RunSummary:
     plots = document.get("plots", {})
     if not isinstance(plots, dict):
         raise RunError("plots is not an object")
+    # A summary of another shape leaves a gap in a trend; it does not hide the run.
+    summaries = {tag: plot["summary"] for tag, plot in plots.items()
+                 if isinstance(plot, dict) and isinstance(plot.get("summary"), dict)}
     return RunSummary(run_number=run_number, complete=complete,
                       physics_spills=counts["physics"], run_markers=counts["run_markers"],
                       with_errors=counts["with_errors"], input_errors=counts["input_errors"],
-                      plot_count=len(plots), **texts, **times)
+                      plot_count=len(plots), plot_summaries=summaries, **texts, **times)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The front-end's own catalogued messages (MAUS-304 to MAUS-309), as log lines and banners.
+"""The front-end's own catalogued messages (MAUS-304 to MAUS-314), as log lines and notes.
 
 The catalogue (``maus_online/catalogue.py``) is the reconstruction's, and the web imports nothing
 of the reconstruction (it may run on another machine), so the texts are copied here;
@@ -17,9 +17,28 @@ TEXTS: dict[str, str] = {
                  "the run ends."),
     "MAUS-307": ("refused a request for the host {host}: it is not in MAUS_WEB_ALLOWED_HOSTS "
                  "({path})"),
+    # Overlays (compare.py): notes on the detail page, which then shows the plot alone.
+    "MAUS-308": ("compare={value} is not a run number: choose a run from the list (one to six "
+                 "digits, e.g. compare=7). The plot is shown alone."),
+    "MAUS-309": ("Run {run} is not in the archive, or its run.json cannot be read: nothing to "
+                 "compare with. The plot is shown alone."),
+    "MAUS-310": "Run {run} has no plot {tag}: nothing to compare with. The plot is shown alone.",
+    "MAUS-311": "{what} cannot be overlaid on {tag}: {reason}. The plot is shown without it.",
+    # Trends (trends.py): a refused parameter (400), and notes on a trend with no points.
+    "MAUS-312": "trends: {parameter}={value} cannot be used: {reason}",
+    "MAUS-313": ("No archived run among the last {runs} has {quantity} of {tag}: the plot is "
+                 "absent from them, or they were archived by a go.py that wrote no summaries."),
+    "MAUS-314": ("The live plot {tag} carries no summary history: it is not in the image "
+                 "directory, or a go.py that writes no summaries drew it."),
 }
 
 
 def say(code: str, **fields: object) -> str:
     """The message ``code`` as logged or shown: identifier, text, where the guide explains it."""
     return f"{code} {TEXTS[code].format(**fields)} [{GUIDE}#{code.lower()}]"
+
+
+def quoted(value: str, limit: int = 40) -> str:
+    """A refused value as a message repeats it: quoted, control characters escaped, and cut
+    short, so a hostile query string cannot fill a page or a log line."""
+    return ascii(value[:limit] + ("…" if len(value) > limit else ""))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.urls import include, path, register_converter
 
-from . import run_views, views
+from . import run_views, trend_views, views
 from .archive import MAX_RUN_NUMBER
 
 
@@ -56,4 +56,6 @@ urlpatterns = [
     path("runs/<run:run>/", include(_plot_pages("run-"))),
     path("api/runs", run_views.api_runs, name="api-runs"),
     path("api/runs/<run:run>/", include(_plot_api("run-"))),
+    path("trends", trend_views.trends, name="trends"),
+    path("api/trends", trend_views.api_trends, name="api-trends"),
 ]

@@ -20,8 +20,10 @@ from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from .compare import comparable_runs, compare_with, reference_of
+from .conf import archive_for
 from .histograms import HistogramError, summarise
-from .image_store import ImageRecord, latest, latest_per_series
+from .image_store import ImageRecord, ImageStore, latest, latest_per_series
 from .payloads import (
     dashboard_summary,
     display_value,
@@ -123,16 +125,27 @@ def detail(request: HttpRequest, tag: str, run: int | None = None) -> HttpRespon
         except HistogramError as exc:
             summaries.append({"index": index, "error": str(exc)})
     latest_api = f"{source.url('api-images')}?{urlencode({'tag': tag, 'latest': 1})}"
+    # Overlays are a view choice (?compare=N): read from the archive, never written.
+    comparison = compare_with(request.GET.get("compare"), tag=record.series,
+                              histograms=histograms, store_of=_run_store)
+    reference, reference_note = reference_of(document, record.tag, histograms)
+    archive = archive_for(source.config.archive_directory, source.config.limits)
     context = {
         **_page_context(source),
         "image": image_summary(record, now=now(), image_url=source.image_url,
                                detail_url=source.detail_url),
         "api_image_url": source.url("api-image", record.tag),
         "following_series": tag != record.tag,
-        "metadata": [(key, display_value(value)) for key, value in document.items()
+        "metadata": [(key, _metadata_text(key, value)) for key, value in document.items()
                      if key != "histograms"],
         "summaries": summaries,
-        "plot_data": {"tag": record.tag, "version": record.version, "histograms": histograms},
+        "compare": {"runs": comparable_runs(archive.runs(), source.run),
+                    "selected": comparison.run_number if comparison.histograms else None,
+                    "action": source.url("detail", tag),
+                    "notes": [note for note in (comparison.note, reference_note) if note]},
+        "trends_url": f"{reverse('dashboard:trends')}?{urlencode({'tag': record.series})}",
+        "plot_data": {"tag": record.tag, "version": record.version, "histograms": histograms,
+                      "compare": comparison.client_data(), "reference": reference},
         "client_config": {
             "latest_url": latest_api,
             "detail_api_url": source.url("api-image", tag),
@@ -141,6 +154,22 @@ def detail(request: HttpRequest, tag: str, run: int | None = None) -> HttpRespon
         },
     }
     return render(request, "dashboard/detail.html", context)
+
+
+def _run_store(run_number: int) -> ImageStore | None:
+    """Run ``run_number``'s plots, through the archive reader; None when it is not there."""
+    found = source_for(run_number)
+    return found.store if found is not None else None
+
+
+def _metadata_text(key: str, value: Any) -> str:
+    """A sidecar field for the metadata table; the overlay's and the trends' data are drawn,
+    not printed (the summary history alone may hold 500 summaries)."""
+    if key == "reference" and isinstance(value, dict):
+        return f"run {display_value(value.get('run_number'))} (drawn dashed on the plot)"
+    if key == "summary_history" and isinstance(value, list):
+        return f"{len(value)} refreshes (see Trends)"
+    return display_value(value)
 
 
 @require_safe

@@ -1,6 +1,7 @@
 /*
  * The detail page: draws the plot's histograms with plotly.js (zoom by dragging, bin values on
- * hover, a log-scale switch) from the sidecar's numbers, and follows new refreshes of the plot.
+ * hover, a log-scale switch) from the sidecar's numbers, with the overlays of overlay.js (a
+ * compared run, ?compare=N, and the sidecar's reference run), and follows new refreshes.
  * Every refresh_seconds it asks the small listing /api/images?tag=...&latest=1 whether the
  * image changed; only then does it fetch the full document and redraw, keeping the zoom.
  *
@@ -32,7 +33,9 @@
         "run `make webassets` on the server.");
       return;
     }
-    const spec = MausHistogram.plotSpec(plot.histograms, {log: logScale.checked});
+    // The overlays (another run, the reference) are the page's choice and the sidecar's.
+    const spec = MausOverlay.plotSpec(plot.histograms,
+      {log: logScale.checked, compare: plot.compare, reference: plot.reference});
     while (panelsBox.children.length > spec.panels.length) {
       Plotly.purge(panelsBox.lastElementChild);
       panelsBox.lastElementChild.remove();
@@ -44,6 +47,7 @@
         box.className = "plot-panel";
         panelsBox.appendChild(box);
       }
+      box.classList.toggle("with-ratio", Boolean(panel.ratio));
       Plotly.react(box, panel.data, panel.layout,
         {responsive: true, displaylogo: false, scrollZoom: false});
     });
@@ -71,7 +75,10 @@
   }
 
   function update(detail) {
-    plot = {tag: detail.tag, version: detail.version, histograms: detail.histograms};
+    // The compared run is archived, so it stays; the reference comes with each refresh.
+    const reference = detail.metadata && detail.metadata.reference;
+    plot = {tag: detail.tag, version: detail.version, histograms: detail.histograms,
+      compare: plot.compare, reference: reference && typeof reference === "object" ? reference : null};
     swapImage(detail.image_url);
     document.getElementById("image-link").href = detail.image_url;
     document.querySelectorAll("[data-field]").forEach((element) => {
@@ -121,6 +128,11 @@
   }
 
   logScale.addEventListener("change", draw);
+  // Choosing a run loads ?compare=N (the form works without script too, with its button).
+  const compareRun = document.getElementById("compare-run");
+  if (compareRun) {
+    compareRun.addEventListener("change", () => compareRun.form.submit());
+  }
   resetZoom.addEventListener("click", () => {
     if (typeof Plotly !== "undefined") {
       Array.from(panelsBox.children).forEach((box) =>

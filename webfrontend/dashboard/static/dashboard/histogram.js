@@ -8,7 +8,8 @@
  *
  * 1D histograms of one image share a frame (one alone as bars, several as steps, as the
  * reducers draw them); each 2D histogram gets its own heatmap. The flow bins are left out of
- * the drawing (the detail page's table counts them).
+ * the drawing (the detail page's table counts them). Each panel also says its kind ("1d" or
+ * "2d") and the histograms it draws, for the overlays of overlay.js.
  */
 (function (root, factory) {
   "use strict";
@@ -142,7 +143,7 @@
       return trace;
     });
     return {
-      data,
+      kind: "1d", histograms, data,  // kind and histograms: for overlay.js, not for plotly
       layout: {
         font: FONT, margin: {l: 70, r: 20, t: 20, b: 60}, barmode: steps ? "group" : "overlay",
         bargap: 0, showlegend: histograms.length > 1, hovermode: "closest",
@@ -165,6 +166,7 @@
     const name = (histogram.metadata && histogram.metadata.name) || `histogram ${index + 1}`;
     const where = (b) => (b.categorical ? b.labels : b.edges);
     return {
+      kind: "2d", histograms: [histogram],
       data: [{
         type: "heatmap", name, x: where(xBins), y: where(yBins), z: shown, text: z,
         colorscale: "Viridis", zmin: options.log ? undefined : 0,
@@ -213,5 +215,5 @@
     return {panels, messages};
   }
 
-  return {axisBins, inRange, plotSpec, COLOURS};
+  return {axisBins, inRange, plotSpec, number, COLOURS, FONT};
 });
