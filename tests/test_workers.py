@@ -119,6 +119,28 @@ def test_sigkill_of_a_whole_worker_loses_no_spill(start_workers, queue, worker_e
     assert f"{survivor.nodename} " in stdout.split("spills by worker:")[1]
 
 
+def test_a_killed_worker_restarted_mid_run_takes_the_run_over(
+        start_workers, celery_app, queue, worker_env, tmp_path):
+    # The only worker dies whole; its replacement starts during the run, knows no
+    # configuration, and is given the run's at its first refusal (MAUS-134).
+    (doomed,) = start_workers(1, concurrency=1)
+    with running_go(queue, worker_env, tmp_path, "--spill_count", "30") as go:
+        wait_for_lines(tmp_path / "out.jsonl", 5, go)
+        doomed.kill(signal.SIGKILL)
+        doomed.process.wait(30)
+        replacement = WorkerProcess(queue, tmp_path, worker_env, concurrency=1, purge=False)
+        try:
+            replacement.start().wait_ready(celery_app)
+            stdout, stderr = go.communicate(timeout=GO_TIMEOUT)
+        finally:
+            replacement.stop()
+    assert go.returncode == 0, stderr + replacement.log()
+    spills = read_spills(tmp_path / "out.jsonl")
+    assert physics_numbers(spills) == list(range(1, 31))  # none lost, none doubled
+    assert all(not s["errors"] for s in spills)
+    assert f"{replacement.nodename} " in stdout.split("spills by worker:")[1]
+
+
 def test_go_fails_within_the_timeout_when_no_worker_serves_its_queue(
         celery_app, worker_env, tmp_path):
     # A worker of another queue (another go.py's) is running: it is not ours to configure.
