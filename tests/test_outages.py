@@ -84,43 +84,30 @@ def assert_whole_run(go, tmp_path, expected):
     assert sidecars(tmp_path / "multi") == expected  # 0 lost, 0 doubled, same bins
 
 
-def test_a_broker_outage_pauses_the_run_and_it_goes_on(farm, queue, tmp_path,
-                                                       private_rabbitmq):
+@pytest.mark.parametrize("server", ["RabbitMQ", "Redis"])
+def test_an_outage_pauses_the_run_and_it_goes_on(farm, queue, tmp_path, private_rabbitmq,
+                                                  private_redis, server):
+    # RabbitMQ: stop_app and start_app. Redis restarts empty, as a Redis without persistence
+    # does: results it held are lost, and go.py sends what was in flight again.
+    take_away, bring_back = {
+        "RabbitMQ": (private_rabbitmq.stop_app, private_rabbitmq.start_app),
+        "Redis": (private_redis.shutdown, private_redis.restart)}[server]
     env, worker = farm
     expected = single_thread_bins(queue, env, tmp_path)
     with multi_process(queue, env, tmp_path) as go:
         wait_until(lambda: reduced(tmp_path) >= 6, "the run under way", process=go)
-        private_rabbitmq.stop_app()
+        take_away()
         try:
             wait_until(lambda: CATALOGUE["MAUS-108"].found_in(go.output()),
-                       "go.py saying that RabbitMQ is down", timeout=60, process=go)
-            time.sleep(OUTAGE)  # the fault itself: how long the broker stays away
+                       f"go.py saying that {server} is down", timeout=60, process=go)
+            time.sleep(OUTAGE)  # the fault itself: how long the server stays away
         finally:
-            private_rabbitmq.start_app()
+            bring_back()
         wait_until(lambda: CATALOGUE["MAUS-140"].found_in(go.output()),
-                   "go.py saying that RabbitMQ is back", timeout=120, process=go)
+                   f"go.py saying that {server} is back", timeout=120, process=go)
         assert_whole_run(go, tmp_path, expected)
-    assert "RabbitMQ" in go.output()
-
-
-def test_a_redis_outage_pauses_the_run_and_it_goes_on(farm, queue, tmp_path, private_redis):
-    # Redis restarts empty, as a Redis without persistence does: results it held are lost,
-    # and go.py sends what was in flight again.
-    env, worker = farm
-    expected = single_thread_bins(queue, env, tmp_path)
-    with multi_process(queue, env, tmp_path) as go:
-        wait_until(lambda: reduced(tmp_path) >= 6, "the run under way", process=go)
-        private_redis.shutdown()
-        try:
-            wait_until(lambda: CATALOGUE["MAUS-108"].found_in(go.output()),
-                       "go.py saying that Redis is down", timeout=60, process=go)
-            time.sleep(OUTAGE)  # the fault itself: how long Redis stays away
-        finally:
-            private_redis.restart()
-        wait_until(lambda: CATALOGUE["MAUS-140"].found_in(go.output()),
-                   "go.py saying that Redis is back", timeout=120, process=go)
-        assert_whole_run(go, tmp_path, expected)
-    assert "MAUS-108 Redis" in go.output()
+    assert f"MAUS-108 {server} " in go.output()
+    assert f"MAUS-140 {server} " in go.output()
 
 
 def test_a_broker_that_stays_away_ends_the_run_with_its_images(farm, queue, tmp_path,
