@@ -141,8 +141,9 @@ class InputTransform:
             self.progress.note(say("MAUS-144", input=old.input))
             return
         # Spills the workers stored above the watermark before the earlier go.py died.
+        count = max(1, last_seq - stream.watermark)
         beyond = self.retrying.call("read the spills beyond the watermark", self.store.read,
-                                    stream.watermark, last_seq, max(1, last_seq - stream.watermark))
+                                    stream.watermark, last_seq, count)
         self.resumption = Resumption.from_store(old, beyond)
         self.position = StreamPosition(self.position.input_id, self.position.input, old.last)
         where = "the start" if old.last is None else \
