@@ -88,9 +88,6 @@ class Outages:
             self.note(say("MAUS-140", server=server, url=outage.url,
                           seconds=f"{self.clock() - outage.since:.0f}"))
 
-    def is_down(self, server: str) -> bool:
-        return server in self.down
-
     @property
     def paused(self) -> str | None:
         """``"RabbitMQ down since 10:02:03"`` while a server is down, else None."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,10 +24,10 @@ from pathlib import Path
 import pytest
 
 from maus_online.configuration import default_configuration
-from maus_online.doc_store import open_doc_store
 from tests.celery_workers import REPO_ROOT, go_in_background, run_go
 from tests.private_servers import PrivateRabbitMQ, PrivateRedis
 from tests.processes import Background, wait_until
+from tests.test_outages import reduced
 from tests.test_split_dataflows import sidecars
 
 SPILLS = 30
@@ -135,12 +136,7 @@ def test_a_farm_node_whose_link_is_cut_mid_run_loses_nothing(
         with go_in_background(queue, here, tmp_path, *COMMON, "--spill_interval", "0.2",
                               "--type_of_dataflow", "multi_process", "--doc_store_url", url,
                               "--image_directory", "multi") as go:
-            def reduced() -> int:
-                with open_doc_store({"doc_store_class": "sqlite", "doc_store_url": url}) as s:
-                    consumer = s.consumers().get("default")
-                    return consumer.cursor if consumer else 0
-
-            wait_until(lambda: reduced() >= 6, "the run under way", process=go)
+            wait_until(lambda: reduced(tmp_path) >= 6, "the run under way", process=go)
             farm_node.cut()
             try:
                 time.sleep(CUT)  # the fault itself: how long the link stays down
@@ -152,7 +148,8 @@ def test_a_farm_node_whose_link_is_cut_mid_run_loses_nothing(
         assert f"spills by worker: {name}@farm {SPILLS}" in stdout, stdout  # it went on
         assert sidecars(tmp_path / "multi") == sidecars(tmp_path / "single")
     finally:
-        worker.send_signal(15) if worker.poll() is None else None
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)  # a warm shutdown, as systemd stops a worker
         try:
             worker.wait(30)
         except subprocess.TimeoutExpired:
