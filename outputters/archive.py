@@ -19,7 +19,7 @@ image and sidecar of each plot, copied byte for byte from ``image_directory``, a
 A plot's ``summary`` is its sidecar's ``image.summary`` (reducers/summaries.py), the numbers
 of the run's final refresh; None for a sidecar without one (an image written by another tool).
 ``quality`` is the run's quality summary at its end, as quality.json has it
-(outputters/quality_summary.py); None when the caller gave none.
+(outputters/quality_summary.py); absent when the run has none (its plots carried no quality).
 
 docs/histograms.md ("The run archive") describes the layout for its readers.
 
@@ -154,7 +154,7 @@ def run_document(run: RunRecord, plots: Mapping[str, dict[str, Any]],
             "first_spill_time": iso_utc(run.first_spill_time),
             "last_spill_time": iso_utc(run.last_spill_time),
             "spills": run.spill_counts(), **facts, "plots": dict(plots),
-            "quality": dict(quality) if quality is not None else None}
+            **({"quality": dict(quality)} if quality is not None else {})}
 
 
 def run_facts(config: Mapping[str, Any]) -> dict[str, Any]:

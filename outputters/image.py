@@ -21,7 +21,8 @@ output owns it); a failure there is reported and leaves ``image_directory`` as i
 The run's quality (:mod:`outputters.quality_summary`) is this output's too: each saved
 document's ``image.quality`` is folded into the summary, which is written as ``quality.json``
 (atomically, like the images) whenever a document changed it and at the run's end, when it
-also goes into the archive's ``run.json``. It starts empty at each run's birth.
+also goes into the archive's ``run.json``. It starts empty at each run's birth; a run whose
+plots carry no quality (no checks configured) writes none.
 """
 from __future__ import annotations
 
@@ -116,6 +117,9 @@ class OutputPyImage(OutputBase):
         if self.directory is None or self.archive is None:
             raise ModuleLifecycleError("OutputPyImage.run_ended() called outside birth() ... "
                                        "death()")
+        if not self.quality.seen:  # no plot carried quality: nothing to sum up
+            self.archive.keep(run, self.plots, self.directory)
+            return
         self.quality.run_number = run.run_number
         quality = self.quality.document()
         try:

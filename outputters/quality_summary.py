@@ -22,7 +22,8 @@ and produces the run's summary, which OutputPyImage writes as ``quality.json`` i
   > Good); Null only when every part is Null or there is none. The five detector groups are
   always listed, in display order, so a big screen has a tile for each; a group of another name
   follows them.
-* A document without ``image.quality`` counts nowhere. One whose quality is malformed counts
+* A document without ``image.quality`` counts nowhere; a run none of whose documents carries
+  one has no summary (:attr:`QualitySummary.seen`), and no quality.json is written for it. One whose quality is malformed counts
   nowhere either, and :meth:`QualitySummary.fold` raises :class:`QualityError` (MAUS-180) naming
   the tag and the field, so the log says which check to mend.
 
@@ -153,6 +154,9 @@ class QualitySummary:
     def __init__(self) -> None:
         self.plots: dict[str, PlotQuality] = {}
         self.run_number: Any = None
+        #: True once a document carried ``image.quality``: a run whose plots carry none (no
+        #: checks configured) has no summary to write.
+        self.seen = False
 
     def fold(self, document: Mapping[str, Any]) -> bool:
         """Fold one image document in; True when the summary changed (a file to write).
@@ -162,6 +166,7 @@ class QualitySummary:
         image = document.get("image")
         if not isinstance(image, Mapping) or "quality" not in image:
             return False
+        self.seen = True
         tag = str(image.get("tag"))
         series = series_of(tag)
         before = self.run_number, self.plots.get(series)

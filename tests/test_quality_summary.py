@@ -205,3 +205,14 @@ def test_quality_json_that_cannot_be_written_is_a_catalogued_error_and_the_plot_
     run_json = json.loads((tmp_path / "archive" / "run_000003" / "run.json").read_text())
     assert run_json["quality"]["level"] == "Bad"
     output.death()
+
+
+def test_a_run_whose_plots_carry_no_quality_writes_no_summary(tmp_path):
+    images = tmp_path / "images"
+    output = born(images, archive_directory=str(tmp_path / "archive"))
+    output.save(document("tof_time_01"))
+    output.run_ended(RunRecord(3))
+    assert not (images / "quality.json").exists()
+    run_json = json.loads((tmp_path / "archive" / "run_000003" / "run.json").read_text())
+    assert "quality" not in run_json  # run.json as before quality existed
+    output.death()
