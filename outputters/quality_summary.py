@@ -1,7 +1,7 @@
 """The run's quality, per detector group and overall: ``image.quality`` of each plot folded in.
 
 Consumes the ``image.quality`` object of each image document OutputPyImage saves (written by
-the quality checks, docs/quality.md)::
+the quality checks; docs/webfrontend.md, "Quality", describes both layouts)::
 
     {"level": "Bad", "groups": ["TOF1"],
      "checks": [{"check": "CheckPyDeadChannels", "level": "Bad", "value": 0.0,
