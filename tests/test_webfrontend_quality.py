@@ -375,6 +375,7 @@ def test_dead_pmt_in_the_browser_card_bar_filter_quality_page_and_a_live_change(
             "() => document.querySelector('.quality-tile[data-group=\"TOF2\"]')"
             ".dataset.level === 'Bad'", timeout=5_000)
         elapsed = time.monotonic() - changed
+        print(f"Good to Bad on the dashboard and /quality after {elapsed:.2f} s (refresh: 1 s)")
         # One refresh period, plus the answer's way and the drawing on a busy machine.
         assert elapsed < 1.0 + 2.0, elapsed
         assert bar.locator("[data-count=Bad]").inner_text() == "2"
