@@ -195,7 +195,8 @@ class RunArchive:
     def keep(self, run: RunRecord, plots: Mapping[str, ArchivedPlot], source: Path,
              now: float | None = None, *, quality: Mapping[str, Any] | None = None) -> Path:
         """Archive ``run`` with ``plots`` read from ``source`` and its ``quality`` summary;
-        then bound the archive. Raises :class:`ArchiveError` (MAUS-117, MAUS-118); ``source`` is only read."""
+        then bound the archive. Raises :class:`ArchiveError` (MAUS-117, MAUS-118); ``source``
+        is only read."""
         number = run.run_number
         if not isinstance(number, int) or isinstance(number, bool) or number < 0:
             raise self._failed(run, source, f"run number {number!r} is not a whole number")

@@ -23,9 +23,10 @@ and produces the run's summary, which OutputPyImage writes as ``quality.json`` i
   always listed, in display order, so a big screen has a tile for each; a group of another name
   follows them.
 * A document without ``image.quality`` counts nowhere; a run none of whose documents carries
-  one has no summary (:attr:`QualitySummary.seen`), and no quality.json is written for it. One whose quality is malformed counts
-  nowhere either, and :meth:`QualitySummary.fold` raises :class:`QualityError` (MAUS-180) naming
-  the tag and the field, so the log says which check to mend.
+  one has no summary (:attr:`QualitySummary.seen`), and no quality.json is written for it.
+* A document whose quality is malformed counts nowhere either, and
+  :meth:`QualitySummary.fold` raises :class:`QualityError` (MAUS-180) naming the tag and the
+  field, so the log says which check to mend.
 
 No I/O here: OutputPyImage (outputters/image.py) owns the summary, resets it at each run's
 birth and writes the file.
