@@ -148,6 +148,13 @@ CATALOGUE: dict[str, Message] = _messages(
     Message("MAUS-163", "configuration", "go.py",
             "reference_run {run!r}: cannot read plot {tag} from {path} ({reason}); archive "
             "the reference run again, or leave reference_run empty"),
+    # --- 180-184: the run's quality summary (outputters/quality_summary.py) ------------------
+    Message("MAUS-180", "plots", "go.py",
+            "plot {tag}: its quality is ignored: {reason}; the plot counts in no quality "
+            "group until a refresh brings a well-formed image.quality"),
+    Message("MAUS-181", "plots", "go.py",
+            "cannot write the quality summary {path}: {reason}; the dashboard's /quality "
+            "shows the last summary written"),
     Message("MAUS-120", "configuration", "go.py",
             "go.py: configuration error: {reason}"),
     Message("MAUS-121", "information", "go.py",
@@ -255,6 +262,15 @@ CATALOGUE: dict[str, Message] = _messages(
     Message("MAUS-314", "missing", "web",
             "The live plot {tag} carries no summary history: it is not in the image "
             "directory, or a go.py that writes no summaries drew it."),
+    # --- 315-319: quality (dashboard/quality.py) ---------------------------------------------
+    Message("MAUS-315", "missing", "web",
+            "image directory {directory}: ignored the quality of sidecar {name}: {reason}"),
+    Message("MAUS-316", "missing", "web",
+            "{directory}: skipped the quality summary {name}: {reason}"),
+    Message("MAUS-317", "missing", "web",
+            "No quality summary: {directory} holds no readable quality.json. go.py writes it "
+            "at each refresh of plots with quality checks; the cards show each plot's own "
+            "quality."),
 )
 
 

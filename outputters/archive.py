@@ -13,10 +13,13 @@ image and sidecar of each plot, copied byte for byte from ``image_directory``, a
      "plots": {"tof_time_01": {"image_file": "tof_time_01.png",
                                "sidecar": "tof_time_01.json", "entries": 1234,
                                "summary": {"entries": 1234, "histograms": {...},
-                                           "peaks": {...}}}}}
+                                           "peaks": {...}}}},
+     "quality": {"format_version": 1, "level": "Good", "counts": {...}, "groups": [...]}}
 
 A plot's ``summary`` is its sidecar's ``image.summary`` (reducers/summaries.py), the numbers
 of the run's final refresh; None for a sidecar without one (an image written by another tool).
+``quality`` is the run's quality summary at its end, as quality.json has it
+(outputters/quality_summary.py); absent when the run has none (its plots carried no quality).
 
 docs/histograms.md ("The run archive") describes the layout for its readers.
 
@@ -143,13 +146,15 @@ def _total(values: Any) -> float | None:
 
 
 def run_document(run: RunRecord, plots: Mapping[str, dict[str, Any]],
-                 facts: Mapping[str, Any], archived_at: float) -> dict[str, Any]:
+                 facts: Mapping[str, Any], archived_at: float,
+                 quality: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The content of run.json (the layout of the module docstring)."""
     return {"format": FORMAT, "run_number": run.run_number, "complete": run.complete,
             "archived_at": iso_utc(archived_at, "seconds"),
             "first_spill_time": iso_utc(run.first_spill_time),
             "last_spill_time": iso_utc(run.last_spill_time),
-            "spills": run.spill_counts(), **facts, "plots": dict(plots)}
+            "spills": run.spill_counts(), **facts, "plots": dict(plots),
+            **({"quality": dict(quality)} if quality is not None else {})}
 
 
 def run_facts(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,9 +193,10 @@ class RunArchive:
         return cls(directory, keep_runs=config["archive_keep_runs"], facts=run_facts(config))
 
     def keep(self, run: RunRecord, plots: Mapping[str, ArchivedPlot], source: Path,
-             now: float | None = None) -> Path:
-        """Archive ``run`` with ``plots`` read from ``source``; then bound the archive.
-        Raises :class:`ArchiveError` (MAUS-117, MAUS-118); ``source`` is only read."""
+             now: float | None = None, *, quality: Mapping[str, Any] | None = None) -> Path:
+        """Archive ``run`` with ``plots`` read from ``source`` and its ``quality`` summary;
+        then bound the archive. Raises :class:`ArchiveError` (MAUS-117, MAUS-118); ``source``
+        is only read."""
         number = run.run_number
         if not isinstance(number, int) or isinstance(number, bool) or number < 0:
             raise self._failed(run, source, f"run number {number!r} is not a whole number")
@@ -200,7 +206,7 @@ class RunArchive:
             os.mkdir(built)
             listed = {tag: self._copy(plot, source, built) for tag, plot in sorted(plots.items())}
             _write(built / RUN_FILE, orjson.dumps(
-                run_document(run, listed, self.facts, now),
+                run_document(run, listed, self.facts, now, quality),
                 option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
             _fsync_directory(built)
             final = self.directory / run_directory_name(number)

@@ -17,6 +17,12 @@ refused with an error naming what is wrong.
 At each run's end (:meth:`OutputPyImage.run_ended`) the last image and sidecar of every plot
 written this run are kept in the run archive (:mod:`outputters.archive`, which says why this
 output owns it); a failure there is reported and leaves ``image_directory`` as it is.
+
+The run's quality (:mod:`outputters.quality_summary`) is this output's too: each saved
+document's ``image.quality`` is folded into the summary, which is written as ``quality.json``
+(atomically, like the images) whenever a document changed it and at the run's end, when it
+also goes into the archive's ``run.json``. It starts empty at each run's birth; a run whose
+plots carry no quality (no checks configured) writes none.
 """
 from __future__ import annotations
 
@@ -30,11 +36,13 @@ from typing import Any
 
 import orjson
 
+from maus_online.catalogue import say
 from maus_online.errors import ConfigurationError, MausError, ModuleLifecycleError
 from maus_online.modules import Config, OutputBase
 from maus_online.run_record import RunRecord
 
 from .archive import ArchivedPlot, RunArchive
+from .quality_summary import QUALITY_FILE, QualityError, QualitySummary
 
 #: What a tag may be: a plain file name (letters, digits, ``_ . + -``), never a path, since
 #: tags arrive in documents and become file names in a directory a web server publishes.
@@ -58,6 +66,8 @@ class OutputPyImage(OutputBase):
         self.archive: RunArchive | None = None
         #: The files of each plot written this run, by tag: what the archive keeps.
         self.plots: dict[str, ArchivedPlot] = {}
+        #: The run's quality so far: what quality.json says.
+        self.quality = QualitySummary()
 
     def birth(self, config: Config) -> None:
         directory = Path(config["image_directory"])
@@ -75,6 +85,7 @@ class OutputPyImage(OutputBase):
                                      "is part of a file name and cannot hold a path separator")
         self.archive = RunArchive.from_config(config)
         self.directory, self.prefix, self.plots = directory, prefix, {}
+        self.quality = QualitySummary()
 
     def save(self, document: dict[str, Any]) -> None:
         image = document.get("image")
@@ -92,6 +103,13 @@ class OutputPyImage(OutputBase):
         write_atomically(self.directory / f"{name}.json", orjson.dumps(
             sidecar, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
         self.plots[image["tag"]] = ArchivedPlot(image_file, f"{name}.json")
+        try:
+            changed = self.quality.fold(document)
+        except QualityError:
+            self._write_quality()  # the plot no longer counts: say so before reporting it
+            raise
+        if changed:
+            self._write_quality()
 
     def run_ended(self, run: RunRecord) -> None:
         """Keep the run's last image and sidecar of each plot in the archive (ArchiveError,
@@ -99,10 +117,34 @@ class OutputPyImage(OutputBase):
         if self.directory is None or self.archive is None:
             raise ModuleLifecycleError("OutputPyImage.run_ended() called outside birth() ... "
                                        "death()")
-        self.archive.keep(run, self.plots, self.directory)
+        if not self.quality.seen:  # no plot carried quality: nothing to sum up
+            self.archive.keep(run, self.plots, self.directory)
+            return
+        self.quality.run_number = run.run_number
+        quality = self.quality.document()
+        try:
+            self._write_quality(quality)
+        finally:  # the archive keeps the run's quality even if quality.json could not be written
+            self.archive.keep(run, self.plots, self.directory, quality=quality)
+
+    def _write_quality(self, summary: dict[str, Any] | None = None) -> None:
+        """Write quality.json: ``summary``, or the summary as it stands. MAUS-181 (a
+        QualityError) if the file cannot be written: the old one stays, whole."""
+        if self.directory is None:
+            raise ModuleLifecycleError("OutputPyImage wrote quality.json outside birth() ... "
+                                       "death()")
+        summary = self.quality.document() if summary is None else summary
+        path = self.directory / QUALITY_FILE
+        try:
+            write_atomically(path, orjson.dumps(
+                summary, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+        except OSError as exc:
+            raise QualityError(say("MAUS-181", path=str(path),
+                                   reason=exc.strerror or str(exc))) from exc
 
     def death(self) -> None:
         self.directory, self.archive, self.plots = None, None, {}
+        self.quality = QualitySummary()
 
     @staticmethod
     def _check(image: Any) -> bytes:

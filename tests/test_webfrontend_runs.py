@@ -83,7 +83,8 @@ def test_runs_are_listed_newest_first_with_their_summary(client, archive):
         "spills": {"physics": 5, "run_markers": 2, "with_errors": 1, "input_errors": 0},
         "transform": "MapPyGroup(MapPyBeamMaker, MapPyTOFDigitization)",
         "configuration_id": "c0ffee", "version": "1.2.3", "plot_count": 2,
-        "url": "/runs/12", "images_url": "/api/runs/12/images"}
+        "url": "/runs/12", "images_url": "/api/runs/12/images",
+        "quality": {"level": None, "word": "", "icon": ""}}  # a run.json without quality
 
 
 def test_an_empty_or_missing_archive_says_so(client, archive):

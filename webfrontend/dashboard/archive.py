@@ -7,7 +7,8 @@ When a run ends, go.py copies its final images and sidecars into ``<archive>/run
      "first_spill_time": "...", "last_spill_time": "...",
      "spills": {"physics": 60, "run_markers": 2, "with_errors": 1, "input_errors": 0},
      "transform": "...", "configuration_id": "...", "version": "...",
-     "plots": {"tof_time_01": {"image_file": "...", "sidecar": "tof_time_01.json", ...}}}
+     "plots": {"tof_time_01": {"image_file": "...", "sidecar": "tof_time_01.json", ...}},
+     "quality": {"format_version": 1, "level": "Good", ...}}   # the run's quality.json
 
 A run directory holds its plots exactly as the live image directory does, so an ``ImageStore``
 reads it; this module finds the runs and reads their ``run.json``, and nothing else::
@@ -42,6 +43,7 @@ from typing import Any
 
 from .json_files import JsonLimits, describe, printable, read_json_file
 from .messages import say
+from .quality import QualityError, parse_summary
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,10 @@ class RunSummary:
     #: /trends; trends.py checks their fields). Not compared: a run is its number and counts.
     plot_summaries: Mapping[str, dict[str, Any]] = field(default_factory=dict, compare=False,
                                                          repr=False)
+    #: The run's quality summary at its end (quality.parse_summary), None when run.json has
+    #: none; ``quality_error`` says why one that is there could not be used (MAUS-316).
+    quality: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    quality_error: str = field(default="", compare=False, repr=False)
 
     @property
     def state(self) -> str:
@@ -136,7 +142,14 @@ def parse_run(document: Any, run_number: int) -> RunSummary:
     # A summary of another shape leaves a gap in a trend; it does not hide the run.
     summaries = {tag: plot["summary"] for tag, plot in plots.items()
                  if isinstance(plot, dict) and isinstance(plot.get("summary"), dict)}
+    quality, quality_error = None, ""
+    if document.get("quality") is not None:
+        try:  # malformed quality hides the run's quality, not the run
+            quality = parse_summary(document["quality"])
+        except QualityError as exc:
+            quality_error = str(exc)
     return RunSummary(run_number=run_number, complete=complete,
+                      quality=quality, quality_error=quality_error,
                       physics_spills=counts["physics"], run_markers=counts["run_markers"],
                       with_errors=counts["with_errors"], input_errors=counts["input_errors"],
                       plot_count=len(plots), plot_summaries=summaries, **texts, **times)
@@ -224,10 +237,14 @@ class RunArchive:
     def _read(self, name: str, path: Path) -> RunSummary | None:
         run_number = int(RUN_DIRECTORY.fullmatch(name).group(1))
         try:
-            return parse_run(read_json_file(path, self.limits), run_number)
+            run = parse_run(read_json_file(path, self.limits), run_number)
         except (OSError, ValueError) as exc:  # JsonFileError and RunError are ValueErrors
             self._skipped(f"{name}/{RUN_FILE}", describe(exc))
             return None
+        if run.quality_error:
+            log.warning("%s", say("MAUS-316", directory=printable(self.directory / name),
+                                  name=f"{RUN_FILE} quality", reason=run.quality_error))
+        return run
 
     def _refuse_once(self, name: str, reason: str) -> None:
         entry = self._cache.get(name)

@@ -37,6 +37,7 @@ from typing import Any, BinaryIO
 
 from .json_files import JsonLimits, describe, printable, read_json_file
 from .messages import say
+from .quality import PlotQuality, read_plot_quality
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class _Metadata:
     spills_seen: int | None
     time: str
     format_version: int
+    #: ``image.quality`` checked (quality.py); None when the sidecar carries none.
+    quality: PlotQuality | None
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,10 @@ def parse_sidecar(document: Any) -> _Metadata:
     for key, value in numbers.items():
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise SidecarError(f"{key} is {value!r}, expected an integer")
+    # Malformed quality keeps the plot (as Null, with the reason): quality.py says why.
     return _Metadata(tag=tag, image_file=image_file, image_type=image_type,
-                     keywords=tuple(keywords), format_version=version, **texts, **numbers)
+                     keywords=tuple(keywords), format_version=version,
+                     quality=read_plot_quality(image), **texts, **numbers)
 
 
 class ImageStore:
@@ -290,10 +295,14 @@ class ImageStore:
         # The status was taken by the caller for the cache key; read_json_file takes its own,
         # on the descriptor it reads, so a file swapped in meanwhile is judged as it is.
         try:
-            return parse_sidecar(read_json_file(path, self.limits))
+            metadata = parse_sidecar(read_json_file(path, self.limits))
         except (OSError, ValueError) as exc:  # JsonFileError and SidecarError are ValueErrors
             self._skipped(name, describe(exc))
             return None
+        if metadata.quality is not None and metadata.quality.error:
+            log.warning("%s", say("MAUS-315", directory=printable(self.directory),
+                                  name=printable(name), reason=metadata.quality.error))
+        return metadata
 
     def _refuse_once(self, name: str, reason: str) -> None:
         # Remember refusals under a key that never matches a real stat, so the line is

@@ -1,4 +1,4 @@
-"""The front-end's own catalogued messages (MAUS-304 to MAUS-314), as log lines and notes.
+"""The front-end's own catalogued messages (MAUS-304 to MAUS-317), as log lines and notes.
 
 The catalogue (``maus_online/catalogue.py``) is the reconstruction's, and the web imports nothing
 of the reconstruction (it may run on another machine), so the texts are copied here;
@@ -30,6 +30,12 @@ TEXTS: dict[str, str] = {
                  "absent from them, or they were archived by a go.py that wrote no summaries."),
     "MAUS-314": ("The live plot {tag} carries no summary history: it is not in the image "
                  "directory, or a go.py that writes no summaries drew it."),
+    # Quality (quality.py): log lines for bad quality, a note on /quality without a summary.
+    "MAUS-315": "image directory {directory}: ignored the quality of sidecar {name}: {reason}",
+    "MAUS-316": "{directory}: skipped the quality summary {name}: {reason}",
+    "MAUS-317": ("No quality summary: {directory} holds no readable quality.json. go.py writes "
+                 "it at each refresh of plots with quality checks; the cards show each plot's "
+                 "own quality."),
 }
 
 

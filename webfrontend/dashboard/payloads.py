@@ -16,6 +16,7 @@ from typing import Any
 from .archive import RunSummary
 from .image_store import ImageRecord, latest
 from .layout import Group
+from .quality import count_levels, level_badge
 
 UrlFor = Callable[[ImageRecord], str]
 
@@ -116,6 +117,8 @@ def image_summary(record: ImageRecord, *, now: float, image_url: UrlFor,
         "version": record.version,
         "image_url": image_url(record),
         "detail_url": detail_url(record),
+        # level None: the sidecar carries no quality (a go.py without checks).
+        "quality": record.quality.badge() if record.quality is not None else level_badge(None),
     }
 
 
@@ -132,12 +135,14 @@ def freshness_summary(state: Freshness) -> dict[str, Any]:
 def dashboard_summary(groups: Iterable[Group], state: Freshness, *, now: float,
                       image_url: UrlFor, detail_url: UrlFor,
                       run_number: int | None = None) -> dict[str, Any]:
-    """The dashboard as data: its groups of plot summaries in layout order, freshness, and the
-    run the plots belong to (None when they do not say)."""
+    """The dashboard as data: its groups of plot summaries in layout order, freshness, the
+    run the plots belong to (None when they do not say), and the quality bar's counts."""
+    groups = list(groups)
     return {
         "generated": format_utc(now),
         "run_number": run_number,
         "freshness": freshness_summary(state),
+        "quality": count_levels(record.quality for group in groups for record in group.records),
         "groups": [{"title": group.title,
                     "images": [image_summary(record, now=now, image_url=image_url,
                                              detail_url=detail_url)
@@ -161,6 +166,9 @@ def run_summary(run: RunSummary, *, url: str, images_url: str) -> dict[str, Any]
         "configuration_id": run.configuration_id,
         "version": run.version,
         "plot_count": run.plot_count,
+        # The run's overall quality only: the list may hold 1,000 runs (groups: /runs/<N>/quality).
+        "quality": ({key: run.quality[key] for key in ("level", "word", "icon", "counts")}
+                    if run.quality is not None else level_badge(None)),
         "url": url,
         "images_url": images_url,
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.urls import include, path, register_converter
 
-from . import run_views, trend_views, views
+from . import quality_views, run_views, trend_views, views
 from .archive import MAX_RUN_NUMBER
 
 
@@ -58,4 +58,7 @@ urlpatterns = [
     path("api/runs/<run:run>/", include(_plot_api("run-"))),
     path("trends", trend_views.trends, name="trends"),
     path("api/trends", trend_views.api_trends, name="api-trends"),
+    path("quality", quality_views.quality, name="quality"),
+    path("api/quality", quality_views.api_quality, name="api-quality"),
+    path("runs/<run:run>/quality", quality_views.quality, name="run-quality"),
 ]

@@ -79,8 +79,55 @@
     });
   }
 
+  const QUALITY_CLASSES = ["quality-Good", "quality-Medium", "quality-Bad", "quality-Null", "quality-none"];
+
+  function setClassLevel(element, level) {
+    const wanted = `quality-${level || "none"}`;
+    if (!element.classList.contains(wanted)) {
+      element.classList.remove(...QUALITY_CLASSES);
+      element.classList.add(wanted);
+    }
+  }
+
+  function setText(element, value) {
+    if (element && element.textContent !== value) {
+      element.textContent = value;
+    }
+  }
+
+  /* The card's quality frame (a class: the server checked the level is one of four), its
+   * badge (icon and word) and the reason, shown on hover as the card's title. */
+  function updateQuality(card, quality) {
+    const level = (quality && quality.level) || "";
+    setClassLevel(card, level);
+    card.dataset.quality = level;
+    const reason = (quality && quality.reason) || "";
+    if (card.title !== reason) {
+      card.title = reason;
+    }
+    const badge = card.querySelector("[data-quality-badge]");
+    if (badge) {
+      badge.hidden = !level;
+      setText(badge.querySelector(".quality-icon"), (quality && quality.icon) || "");
+      setText(badge.querySelector(".quality-word"), (quality && quality.word) || "");
+      setText(badge.querySelector(".quality-reason"), reason);
+    }
+  }
+
+  function updateQualityBar(summary) {
+    const bar = document.getElementById("quality-bar");
+    if (!bar || !summary) {
+      return;
+    }
+    setClassLevel(bar, summary.level);
+    bar.querySelectorAll("[data-count]").forEach((element) => {
+      setText(element, String(summary.counts[element.dataset.count] || 0));
+    });
+  }
+
   function updateCard(card, image) {
     card.dataset.series = image.series;
+    updateQuality(card, image.quality);
     card.querySelectorAll("[data-field]").forEach((element) => {
       const field = element.dataset.field;
       if (field === "keywords") {
@@ -157,6 +204,7 @@
       run.textContent = text(data.run_number);
     }
     updateGroups(data.groups);
+    updateQualityBar(data.quality);
     const count = document.querySelector("#search-summary [data-field=plot_count]");
     if (count) {
       count.textContent = String(data.groups.reduce((sum, group) => sum + group.images.length, 0));
@@ -187,6 +235,16 @@
     if (timer === null && !document.hidden) {
       timer = setTimeout(poll, period);
     }
+  }
+
+  // The quality filter hides the Good and unchecked cards in place (CSS), so it holds across
+  // refreshes and works on a past run's page too; without this script it stays hidden.
+  const qualityFilter = document.getElementById("quality-filter");
+  if (qualityFilter) {
+    const applyFilter = () => groupsBox.classList.toggle("only-problems", qualityFilter.checked);
+    qualityFilter.closest("label").hidden = false;
+    qualityFilter.addEventListener("change", applyFilter);
+    applyFilter();
   }
 
   // An archived run's page is final as served: nothing to poll.
