@@ -1,4 +1,4 @@
-"""The front-end's own catalogued messages (MAUS-304 to MAUS-314), as log lines and notes.
+"""The front-end's own catalogued messages (MAUS-304 to MAUS-314, MAUS-320 to MAUS-325), as log lines and notes.
 
 The catalogue (``maus_online/catalogue.py``) is the reconstruction's, and the web imports nothing
 of the reconstruction (it may run on another machine), so the texts are copied here;
@@ -30,6 +30,17 @@ TEXTS: dict[str, str] = {
                  "absent from them, or they were archived by a go.py that wrote no summaries."),
     "MAUS-314": ("The live plot {tag} carries no summary history: it is not in the image "
                  "directory, or a go.py that writes no summaries drew it."),
+    # The farm (farm.py) and /metrics (metrics.py).
+    "MAUS-320": "image directory {directory}: ignored {name}: {reason}",
+    "MAUS-321": ("Farm: no status from go.py since {since} ({age} ago; a status older than "
+                 "{seconds} s says nothing about the farm now). Is go.py running?"),
+    "MAUS-322": ("Farm: no status from go.py: {reason} ({directory}). go.py writes farm.json "
+                 "there every 2 s while it runs."),
+    "MAUS-323": "Farm alarm: {alarms}.",
+    "MAUS-324": ("refused /metrics to {address}: it is not in MAUS_WEB_METRICS_ALLOWED "
+                 "({allowed})"),
+    "MAUS-325": ("/metrics is unavailable: {error}. Install prometheus-client in the "
+                 "front-end's environment."),
 }
 
 

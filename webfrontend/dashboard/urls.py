@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.urls import include, path, register_converter
 
-from . import run_views, trend_views, views
+from . import farm_views, metrics, run_views, trend_views, views
 from .archive import MAX_RUN_NUMBER
 
 
@@ -58,4 +58,7 @@ urlpatterns = [
     path("api/runs/<run:run>/", include(_plot_api("run-"))),
     path("trends", trend_views.trends, name="trends"),
     path("api/trends", trend_views.api_trends, name="api-trends"),
+    path("farm", farm_views.farm, name="farm"),
+    path("api/farm", farm_views.api_farm, name="api-farm"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]
