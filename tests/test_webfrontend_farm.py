@@ -345,6 +345,21 @@ def test_metrics_only_for_the_allowed_addresses(client, images, caplog):
     assert client.post("/metrics").status_code == 405
 
 
+def test_metrics_without_prometheus_client_say_what_to_install(client, images, monkeypatch):
+    # The served environment may lack the package (conf/apache/requirements.txt): the pages
+    # work, and /metrics says why it cannot answer. MISSING is what the failed import left.
+    from dashboard import metrics
+
+    monkeypatch.setattr(metrics, "MISSING", "No module named 'prometheus_client'")
+    response = client.get("/metrics")
+    assert response.status_code == 503
+    assert response.content.decode().startswith(
+        "MAUS-325 /metrics is unavailable: No module named 'prometheus_client'. Install "
+        "prometheus-client in the front-end's environment.")
+    assert client.get("/").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="10.1.0.9").status_code == 403  # refused first
+
+
 def test_the_metrics_addresses_setting():
     from tests.test_webfrontend import run_settings
 

@@ -92,4 +92,5 @@ def test_a_lost_worker_is_a_red_banner_until_the_farm_is_healthy(page, tmp_path,
         write_farm(image_directory, farm_document(lost=True))
         header_is(page, alarm=True)
         assert page.evaluate("window.mausNoReload") == "the dashboard"
+        page.screenshot(path=str(SCREENSHOTS / "farm-dashboard.png"))
     assert page.errors == []
