@@ -110,6 +110,7 @@ def test_a_healthy_farm_in_the_header_on_farm_and_in_the_api(client, images):
     assert '<polyline data-spark="points" fill="none" points="0,' in page
     assert "down since 2026-12-01T11:59:00.000Z" in page  # Redis
     assert client.get("/farm")["Cache-Control"].startswith("max-age=0")
+    assert '"live": true' in client.get("/").content.decode()
 
 
 @pytest.mark.parametrize(("problem", "words"), [
@@ -131,6 +132,18 @@ def test_an_alarm_turns_the_header_into_a_red_banner(client, images, problem, wo
         assert "MAUS-146 worker celery@node1 lost" in page  # go.py's own alarm, listed
     else:
         assert '<td data-field="stale_processes" class="worker-stale">4243</td>' in page
+
+
+def test_the_header_of_a_past_runs_page_does_not_poll(images):
+    from dashboard.farm_views import farm_header
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    for url, live in (("/", True), ("/farm", True), ("/runs", True), ("/runs/7", False),
+                      ("/runs/7/plots/tof_time_01", False)):
+        request = RequestFactory().get(url)
+        request.resolver_match = resolve(url)
+        assert farm_header(request)["farm_client"]["live"] is live, url
 
 
 def test_the_summary_of_a_single_process_run(client, images):

@@ -29,11 +29,16 @@ def current_farm() -> dict[str, Any]:
 
 
 def farm_header(request: HttpRequest) -> dict[str, Any]:
-    """Context processor: every page's header shows the farm's line or red banner."""
+    """Context processor: every page's header shows the farm's line or red banner.
+
+    The pages of an archived run (``/runs/<N>...``, views named ``run-...``) poll nothing, as
+    their plots do not: their header is the farm as it was when the page was served."""
+    match = getattr(request, "resolver_match", None)
+    past_run = bool(match and (match.url_name or "").startswith("run-"))
     return {"farm_header": current_farm(),
             "farm_client": {"api_url": reverse("dashboard:api-farm"),
                             "farm_url": reverse("dashboard:farm"),
-                            "refresh_seconds": REFRESH_SECONDS}}
+                            "refresh_seconds": REFRESH_SECONDS, "live": not past_run}}
 
 
 @require_safe

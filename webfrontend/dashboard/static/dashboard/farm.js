@@ -18,6 +18,9 @@
     return;
   }
   const config = JSON.parse(configElement.textContent);
+  if (!config.live) {
+    return;  // a past run's page polls nothing; its header is the farm as it was served
+  }
   const period = Math.max(1, Number(config.refresh_seconds) || 2) * 1000;
   const summary = header.querySelector("[data-farm=summary]");
   const banner = header.querySelector("[data-farm=banner]");
