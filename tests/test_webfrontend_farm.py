@@ -208,6 +208,10 @@ HOSTILE = {
         '"state": "busy"', '"state": "asleep"')),
     "epoch-a-string": lambda path: path.write_text(json.dumps(farm_document(
         written_epoch="yesterday"))),
+    "infinite": lambda path: path.write_text(json.dumps(farm_document()).replace(
+        '"spills_per_second": 11.5', '"spills_per_second": 1e999')),
+    "epoch-beyond-any-date": lambda path: path.write_text(json.dumps(farm_document(
+        written_epoch=1e300))),
     "huge": lambda path: path.write_text(json.dumps(farm_document(
         padding="x" * (3 * 1024 * 1024)))),
     "deep": _deep, "fifo": _fifo, "symlink": _symlink,

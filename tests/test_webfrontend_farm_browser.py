@@ -52,8 +52,9 @@ def test_a_lost_worker_is_a_red_banner_until_the_farm_is_healthy(page, tmp_path,
         sparklines = page.locator("#farm-workers svg.sparkline polyline")
         assert sparklines.count() == 2
         # A point per sample, drawn across the frame (rates from 0 to the maximum).
-        assert sparklines.evaluate_all("(lines) => lines.map((line) => [line.points.length,"
-                                       " Math.round(line.getBBox().width)])") == [[len(RAMP), 120]] * 2
+        drawn = sparklines.evaluate_all("(lines) => lines.map((line) => [line.points.length,"
+                                        " Math.round(line.getBBox().width)])")
+        assert drawn == [[len(RAMP), 120]] * 2
         page.screenshot(path=str(tmp_path / "farm.png"), full_page=True)
         SCREENSHOTS.mkdir(exist_ok=True)
         shutil.copyfile(tmp_path / "farm.png", SCREENSHOTS / "farm.png")

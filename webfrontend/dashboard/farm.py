@@ -7,7 +7,7 @@ turns it into one dictionary that the header, ``/farm``, ``/api/farm`` and ``/me
 
     reader = FarmReader("/data/maus/images", JsonLimits())
     status = reader.read(now=time.time())
-    status.state, status.alarm, farm_view(status)["summary"]
+    status.state, status.alarms, farm_view(status)["summary"]
 
 Three rules, because a control room acts on what this says:
 
@@ -24,6 +24,7 @@ No Django: plain Python, tested through the views in tests/test_webfrontend_farm
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,8 @@ FORMAT_VERSION = 1
 #: A status older than this says nothing about the farm now (go.py writes every <= 2 s).
 STALE_AFTER_SECONDS = 30.0
 WORKER_STATES = ("online", "busy", "lost")
+#: The first second a date cannot show (year 10000): a later written_epoch is no time.
+LAST_EPOCH = 253_402_300_800
 #: The sparkline's frame, in SVG user units (the CSS scales it).
 SPARK_WIDTH, SPARK_HEIGHT = 120, 24
 
@@ -50,8 +53,10 @@ class FarmFileError(ValueError):
 def _number(value: Any, where: str, *, optional: bool = False) -> float | None:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise FarmFileError(f"{where} is {value!r:.40}, expected a number")
+    # 1e999 parses as infinity (json_files refuses only the words NaN and Infinity), which
+    # strict JSON answers could not carry and no table should show.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise FarmFileError(f"{where} is {value!r:.40}, expected a finite number")
     return value
 
 
@@ -83,7 +88,9 @@ def check_farm(document: Any) -> dict[str, Any]:
     if farm.get("format_version") != FORMAT_VERSION:
         raise FarmFileError(f"format_version is {farm.get('format_version')!r:.40}; this "
                             f"front-end reads version {FORMAT_VERSION}")
-    _number(farm.get("written_epoch"), "written_epoch")
+    if not 0 <= _number(farm.get("written_epoch"), "written_epoch") < LAST_EPOCH:
+        raise FarmFileError(f"written_epoch is {farm['written_epoch']!r:.40}, not a time "
+                            "(seconds since 1970)")
     _text(farm.get("written"), "written")
     if not isinstance(farm.get("farm"), bool):
         raise FarmFileError("farm is not true or false")
