@@ -78,11 +78,12 @@ def test_metrics_of_a_stale_or_absent_farm_json_hold_no_farm_figures(client, ima
     assert families["maus_online_farm_status_age_seconds"].samples[0].value >= 45
     assert "maus_online_workers" not in families and "maus_online_spills_done" not in families
     with caplog.at_level(logging.WARNING, logger="dashboard"):
-        (images / "quality.json").write_text('{"format_version": 1, "counts": {"Bad": -1}}')
-        for _ in range(2):
-            assert "maus_online_quality_plots" not in scrape(client)
+        for counts in ('{"Bad": -1}', '{"Bad": 1' + '0' * 400 + '}'):
+            (images / "quality.json").write_text(f'{{"format_version": 1, "counts": {counts}}}')
+            for _ in range(2):
+                assert "maus_online_quality_plots" not in scrape(client)
     assert [warning.split(": ")[1] for warning in farm_warnings(caplog)] == [
-        "ignored quality.json"]
+        "ignored quality.json"] * 2
 
 
 def test_metrics_only_for_the_allowed_addresses(client, images, caplog):

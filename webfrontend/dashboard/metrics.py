@@ -60,7 +60,8 @@ def _counts(value: Any, where: str) -> dict[str, int]:
     counts = {}
     for level in LEVELS:
         count = value.get(level, 0)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        # Below 2**53: a sample is a float, and 10**400 would not convert.
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 2**53:
             raise ValueError(f"{where}.{level} is {count!r:.40}, expected a whole number")
         counts[level] = count
     return counts
