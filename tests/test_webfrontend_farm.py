@@ -184,6 +184,27 @@ def test_no_farm_json_is_no_status_without_a_warning(client, images, caplog):
     assert caplog.records == []  # farm.json is not taken for a sidecar either (MAUS-304)
 
 
+#: farm.json files as go.py's writer (maus_online/farm_status.py) made them: kept, so that the
+#: documents go.py really writes keep loading (a lost worker and a stale sub-process in one).
+SAVED = Path(__file__).resolve().parent / "data" / "farm"
+
+
+@pytest.mark.parametrize(("name", "summary", "alarm"), [
+    ("multi_process", "Farm: 2 workers (1 lost) · 3 sub-processes (1 stale) · 0.0 spills/s · "
+                      "queue —", True),
+    ("pipeline_single_thread", "Farm: none, one process (pipeline_single_thread) · 0.0 "
+                               "spills/s", False),
+])
+def test_the_documents_go_py_writes(client, images, name, summary, alarm):
+    document = json.loads((SAVED / f"{name}.json").read_text())
+    document["written_epoch"] = time.time()  # as if just written
+    write_farm(images, document)
+    answer = get_json(client, "/api/farm")
+    assert (answer["state"], answer["summary"], answer["alarm"]) == ("ok", summary, alarm)
+    assert client.get("/farm").status_code == 200
+    assert client.get("/metrics").status_code == 200
+
+
 def _deep(path):
     path.write_text("[" * 100_000 + "]" * 100_000)
 

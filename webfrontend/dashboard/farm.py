@@ -295,8 +295,9 @@ def farm_view(status: FarmStatus) -> dict[str, Any]:
                                       ("queue_depth", "queue depth"))]
     view["run"].append(["queue", run.get("queue") or "—"])
     go = farm.get("go", {}) if isinstance(farm.get("go"), dict) else {}
-    view["go"] = [[key, str(go[key])] for key in ("host", "pid", "version", "configuration_id")
-                  if key in go] + [["dataflow", farm["dataflow"]]]
+    view["go"] = [[key, "—" if go[key] is None else str(go[key])]
+                  for key in ("host", "pid", "version", "configuration_id") if key in go]
+    view["go"].append(["dataflow", farm["dataflow"]])
     view["servers"] = [{"name": name, "up": server["up"],
                         "text": "up" if server["up"] else f"down since {server.get('since')}"}
                        for name, server in farm.get("servers", {}).items()]
