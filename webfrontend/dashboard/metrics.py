@@ -69,7 +69,8 @@ def _counts(value: Any, where: str) -> dict[str, int]:
 
 def check_quality(document: Any) -> dict[str, Any]:
     """The counts of a quality.json (docs/webfrontend.md, "Metrics"): ``{"counts": {...},
-    "groups": [(name, counts)]}``; ValueError naming the field when it is not in the format."""
+    "groups": [{"name": ..., "counts": {...}}]}``, the shape the quality page's reader gives
+    too; ValueError naming the field when it is not in the format."""
     if not isinstance(document, dict) or document.get("format_version") != 1:
         raise ValueError("not a quality.json of format_version 1")
     groups = document.get("groups", [])
@@ -80,7 +81,8 @@ def check_quality(document: Any) -> dict[str, Any]:
         name = group.get("name") if isinstance(group, dict) else None
         if not isinstance(name, str):
             raise ValueError(f"groups[{index}].name is not a string")
-        checked.append((name, _counts(group.get("counts"), f"groups[{index}].counts")))
+        checked.append({"name": name,
+                        "counts": _counts(group.get("counts"), f"groups[{index}].counts")})
     return {"counts": _counts(document.get("counts"), "counts"), "groups": checked}
 
 
@@ -175,9 +177,9 @@ class MausCollector:
         groups = GaugeMetricFamily(PREFIX + "quality_group_plots",
                                    "plots by detector group and quality level",
                                    labels=["group", "level"])
-        for name, counts in quality["groups"]:
-            for level, count in counts.items():
-                groups.add_metric([name, level], count)
+        for group in quality["groups"]:
+            for level, count in group["counts"].items():
+                groups.add_metric([group["name"], level], count)
         yield groups
 
 
