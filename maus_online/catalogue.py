@@ -37,6 +37,7 @@ SYMPTOMS: dict[str, str] = {
     "configuration": "go.py stops with a configuration error",
     "input": "Bad input data",
     "information": "Messages that need no action",
+    "farm": "The farm banner is red, says there is no status from go.py, or /metrics refuses",
 }
 
 
@@ -271,6 +272,21 @@ CATALOGUE: dict[str, Message] = _messages(
             "No quality summary: {directory} holds no readable quality.json. go.py writes it "
             "at each refresh of plots with quality checks; the cards show each plot's own "
             "quality."),
+    # --- 320-329: the farm on the page and /metrics (dashboard/farm.py, metrics.py) --------
+    Message("MAUS-320", "farm", "web",
+            "image directory {directory}: ignored {name}: {reason}"),
+    Message("MAUS-321", "farm", "web",
+            "Farm: no status from go.py since {since} ({age} ago; a status older than "
+            "{seconds} s says nothing about the farm now). Is go.py running?"),
+    Message("MAUS-322", "farm", "web",
+            "Farm: no status from go.py: {reason} ({directory}). go.py writes farm.json "
+            "there every 2 s while it runs."),
+    Message("MAUS-323", "farm", "web", "Farm alarm: {alarms}."),
+    Message("MAUS-324", "farm", "web",
+            "refused /metrics to {address}: it is not in MAUS_WEB_METRICS_ALLOWED ({allowed})"),
+    Message("MAUS-325", "farm", "web",
+            "/metrics is unavailable: {error}. Install prometheus-client in the front-end's "
+            "environment."),
 )
 
 

@@ -8,6 +8,7 @@ must accept them where it exists; and the guide must name every unit file.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shlex
 import shutil
@@ -17,10 +18,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from maus_online.catalogue import CATALOGUE
 from maus_online.configuration import load_configuration, load_options
 from tests.conftest import REPO_ROOT
+# django_ready: Django with the project's settings, which serves the metrics scraped below.
+from tests.test_webfrontend import django_ready, write_plot  # noqa: F401
 
 UNIT_DIR = REPO_ROOT / "conf" / "systemd"
 GUIDE = REPO_ROOT / "docs" / "deployment.md"
@@ -244,3 +248,77 @@ def test_the_guide_quotes_the_version_check_as_the_worker_prints_it() -> None:
         quoted = [line for line in lines if line.startswith(code + " ")]
         assert quoted, f"the guide does not quote {code}"
         assert all(CATALOGUE[code].found_in(line) for line in quoted), quoted
+
+
+# --- Prometheus and Grafana (conf/prometheus/, conf/grafana/) ----------------------------------
+
+PROMETHEUS_DIR = REPO_ROOT / "conf" / "prometheus"
+GRAFANA_DASHBOARD = REPO_ROOT / "conf" / "grafana" / "maus-online.json"
+METRIC = re.compile(r"\bmaus_online_[a-z_]+\b")
+
+
+@pytest.fixture(scope="module")
+def exported_metrics(tmp_path_factory, django_ready) -> set[str]:
+    """Every sample name /metrics exports when all its sources are there: a fresh farm.json
+    with a lost worker, a quality.json and a plot -- scraped through the front-end itself."""
+    from django.test import Client, override_settings
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.test_webfrontend_farm import farm_document, quality_document, write_farm
+
+    directory = tmp_path_factory.mktemp("metrics") / "images"
+    directory.mkdir()
+    write_farm(directory, farm_document(lost=True, stale_process=True))
+    (directory / "quality.json").write_text(json.dumps(quality_document()))
+    write_plot(directory, "tof_time_01")
+    with override_settings(MAUS_IMAGE_DIRECTORY=str(directory)):
+        text = Client().get("/metrics").content.decode()
+    return {sample.name for family in text_string_to_metric_families(text)
+            for sample in family.samples}
+
+
+def _prometheus_file(name: str) -> dict:
+    document = yaml.safe_load((PROMETHEUS_DIR / name).read_text(encoding="utf-8"))
+    assert isinstance(document, dict), name
+    return document
+
+
+def test_prometheus_scrapes_the_front_end_on_this_machine() -> None:
+    config = _prometheus_file("prometheus.yml")
+    (job,) = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    targets = [target for group in job["static_configs"] for target in group["targets"]]
+    assert targets and all(re.fullmatch(r"127\.0\.0\.1:\d+", target) for target in targets)
+    for rules in config["rule_files"]:
+        assert (PROMETHEUS_DIR / rules).is_file(), f"rule_files names {rules}, not in conf/"
+
+
+def test_the_alerts_and_the_grafana_panels_name_only_exported_metrics(exported_metrics) -> None:
+    assert {"maus_online_spills_done_total", "maus_online_workers",
+            "maus_online_quality_plots", "maus_online_newest_plot_age_seconds"} <= exported_metrics
+    rules = [rule for group in _prometheus_file("maus-online-alerts.yml")["groups"]
+             for rule in group["rules"]]
+    assert rules and all(rule["alert"] and rule["expr"] for rule in rules)
+    dashboard = json.loads(GRAFANA_DASHBOARD.read_text(encoding="utf-8"))
+    assert dashboard["uid"] == "maus-online" and dashboard["panels"]
+    expressions = [(f"alert {rule['alert']}", rule["expr"]) for rule in rules]
+    for panel in dashboard["panels"]:
+        assert panel["targets"], f"panel {panel['title']!r} has no query"
+        expressions += [(f"panel {panel['title']!r}", target["expr"])
+                        for target in panel["targets"]]
+    named = set()
+    for where, expression in expressions:
+        names = set(METRIC.findall(expression))
+        assert names, f"{where} names no metric of ours: {expression}"
+        assert names <= exported_metrics, f"{where}: {names - exported_metrics} not exported"
+        named |= names
+    # The dashboard and the alerts between them show every metric the front-end exports.
+    assert exported_metrics - named <= {"maus_online_worker_spills_done_total",
+                                        "maus_online_farm_status_age_seconds"}
+
+
+def test_the_guide_names_the_prometheus_and_grafana_files() -> None:
+    guide = GUIDE.read_text(encoding="utf-8")
+    for path in [*PROMETHEUS_DIR.iterdir(), GRAFANA_DASHBOARD]:
+        assert str(path.relative_to(REPO_ROOT)) in guide, path.name
+    assert "MAUS_WEB_METRICS_ALLOWED" in guide

@@ -161,7 +161,7 @@ def apache(request, served):
     return url, process
 
 
-def test_served_requirements_pin_django_and_whitenoise_as_the_project_does():
+def test_served_requirements_pin_the_front_ends_dependencies_as_the_project_does():
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     project = {re.split(r"[<>=!~ \[]", spec)[0].lower(): spec
                for spec in pyproject["project"]["dependencies"]}
@@ -172,7 +172,7 @@ def test_served_requirements_pin_django_and_whitenoise_as_the_project_does():
         if name != "mod_wsgi":
             assert project[name] == spec, f"conf/apache/requirements.txt: {spec} vs {project[name]}"
     assert {re.split(r"[<>=!~ ]", spec)[0].lower() for spec in served} == {
-        "django", "whitenoise", "mod_wsgi"}
+        "django", "whitenoise", "prometheus-client", "mod_wsgi"}
 
 
 def test_dashboard_page_with_security_headers(apache, served):

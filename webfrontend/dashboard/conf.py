@@ -13,7 +13,9 @@ from typing import Any
 
 from django.conf import settings
 
+from .addresses import DEFAULT_ALLOWED
 from .archive import RunArchive
+from .farm import FarmReader
 from .image_store import ImageStore
 from .json_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEPTH_CEILING, JsonLimits
 from .layout import DEFAULT_LAYOUT_FILE, Layout, read_layout_file
@@ -33,6 +35,8 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
                                                    "a larger one is skipped with a warning")),
     "MAUS_SIDECAR_MAX_DEPTH": (DEFAULT_MAX_DEPTH, ("deepest nesting of arrays and objects in a "
                                                    f"sidecar or run.json (1 to {DEPTH_CEILING})")),
+    "MAUS_WEB_METRICS_ALLOWED": (list(DEFAULT_ALLOWED), ("addresses and networks that may read "
+                                                         "/metrics (addresses.py)")),
 }
 
 
@@ -99,3 +103,9 @@ def store_for(directory: str, limits: JsonLimits,
 def archive_for(directory: str, limits: JsonLimits) -> RunArchive:
     """One archive reader (and so one run.json cache) per directory."""
     return RunArchive(directory, limits=limits)
+
+
+@lru_cache(maxsize=4)
+def farm_reader_for(directory: str, limits: JsonLimits) -> FarmReader:
+    """One reader (and so one parsed farm.json) per image directory."""
+    return FarmReader(directory, limits)

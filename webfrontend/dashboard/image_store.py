@@ -55,6 +55,9 @@ CONTENT_TYPES = {
 }
 #: The types an ``<img>`` element can show; the others are offered as downloads.
 BROWSER_TYPES = frozenset({"png", "jpg", "svg"})
+#: JSON documents go.py writes into the image directory that are not sidecars (DESIGN.md §7a):
+#: the farm's status (farm.py) and the run's quality summary (metrics.py, the quality page).
+DIRECTORY_DOCUMENTS = frozenset({"farm.json", "quality.json"})
 #: The sidecar layout this front-end understands (``format_version`` in the image document).
 FORMAT_VERSION = 1
 
@@ -192,7 +195,8 @@ class ImageStore:
         try:
             names = sorted(entry.name for entry in os.scandir(self.directory)
                            if entry.name.endswith(".json") and is_plain_file_name(entry.name)
-                           and entry.name not in self.ignore)
+                           and entry.name not in self.ignore
+                           and entry.name not in DIRECTORY_DOCUMENTS)
         except (FileNotFoundError, NotADirectoryError):
             return []
         by_tag: dict[str, ImageRecord] = {}

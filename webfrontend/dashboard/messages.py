@@ -1,4 +1,5 @@
-"""The front-end's own catalogued messages (MAUS-304 to MAUS-317), as log lines and notes.
+"""The front-end's own catalogued messages (MAUS-304 to MAUS-317, MAUS-320 to MAUS-325), as log
+lines and notes.
 
 The catalogue (``maus_online/catalogue.py``) is the reconstruction's, and the web imports nothing
 of the reconstruction (it may run on another machine), so the texts are copied here;
@@ -36,6 +37,17 @@ TEXTS: dict[str, str] = {
     "MAUS-317": ("No quality summary: {directory} holds no readable quality.json. go.py writes "
                  "it at each refresh of plots with quality checks; the cards show each plot's "
                  "own quality."),
+    # The farm (farm.py) and /metrics (metrics.py).
+    "MAUS-320": "image directory {directory}: ignored {name}: {reason}",
+    "MAUS-321": ("Farm: no status from go.py since {since} ({age} ago; a status older than "
+                 "{seconds} s says nothing about the farm now). Is go.py running?"),
+    "MAUS-322": ("Farm: no status from go.py: {reason} ({directory}). go.py writes farm.json "
+                 "there every 2 s while it runs."),
+    "MAUS-323": "Farm alarm: {alarms}.",
+    "MAUS-324": ("refused /metrics to {address}: it is not in MAUS_WEB_METRICS_ALLOWED "
+                 "({allowed})"),
+    "MAUS-325": ("/metrics is unavailable: {error}. Install prometheus-client in the "
+                 "front-end's environment."),
 }
 
 

@@ -25,19 +25,13 @@ here because the web imports nothing of the reconstruction.
 """
 from __future__ import annotations
 
-import logging
-import os
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from .json_files import JsonLimits, describe, printable, read_json_file
-from .messages import say
-
-log = logging.getLogger(__name__)
+from .documents import WatchedDocument
+from .json_files import JsonLimits
 
 QUALITY_FILE = "quality.json"
 FORMAT_VERSION = 1
@@ -218,8 +212,10 @@ def _counts(value: Any, where: str) -> dict[str, int]:
     counts = {}
     for level in COUNT_ORDER:
         number = value.get(level, 0)
-        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-            raise QualityError(f"{where}.{level} is {number!r}, expected a whole number >= 0")
+        # Below 2**53: /metrics exports it as a float, and 10**400 would not convert.
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**53:
+            raise QualityError(f"{where}.{level} is {number!r:.40}, expected a whole number "
+                               ">= 0")
         counts[level] = number
     return counts
 
@@ -233,43 +229,9 @@ def count_levels(qualities: Iterable[PlotQuality | None]) -> dict[str, Any]:
             "plots": len(levels)}
 
 
-class QualityFile:
-    """Reads ``quality.json`` of one image directory: the checked summary, or None with the
-    reason (MAUS-317). Cached by (mtime, size, inode) like the sidecars, so that polling
-    browsers cost a ``stat``; a refused version is logged once (MAUS-316). Thread-safe."""
-
-    def __init__(self, directory: str | os.PathLike[str], limits: JsonLimits) -> None:
-        self.directory = Path(os.path.abspath(directory))
-        self.limits = limits
-        self._key: tuple[int, int, int] | None = None
-        self._summary: dict[str, Any] | None = None
-        self._lock = threading.Lock()
-
-    def read(self) -> dict[str, Any] | None:
-        path = self.directory / QUALITY_FILE
-        try:
-            status = os.stat(path, follow_symlinks=False)
-        except OSError:
-            return None  # not written yet: nothing to log, the page says so
-        key = (status.st_mtime_ns, status.st_size, status.st_ino)
-        with self._lock:
-            if key != self._key:
-                self._key, self._summary = key, self._parse(path)
-            return self._summary
-
-    def missing_message(self) -> str:
-        return say("MAUS-317", directory=printable(self.directory))
-
-    def _parse(self, path: Path) -> dict[str, Any] | None:
-        try:
-            return parse_summary(read_json_file(path, self.limits))
-        except (OSError, ValueError) as exc:  # JsonFileError and QualityError are ValueErrors
-            log.warning("%s", say("MAUS-316", directory=printable(self.directory),
-                                  name=QUALITY_FILE, reason=describe(exc)))
-            return None
-
-
 @lru_cache(maxsize=4)
-def quality_file_for(directory: str, limits: JsonLimits) -> QualityFile:
-    """One reader (and so one cache) per image directory for the whole process."""
-    return QualityFile(directory, limits)
+def quality_file_for(directory: str, limits: JsonLimits) -> WatchedDocument:
+    """The reader of ``quality.json`` of one image directory (one, and so one cache, per
+    directory for the whole process): the checked summary, or None with the reason. A refused
+    version is logged once (MAUS-316); a missing one is not, /quality says MAUS-317."""
+    return WatchedDocument(directory, QUALITY_FILE, limits, parse_summary, message="MAUS-316")

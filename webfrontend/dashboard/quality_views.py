@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from .image_store import TAG_PATTERN
+from .json_files import printable
 from .messages import say
 from .quality import quality_file_for
 from .sources import Source, source_for
@@ -26,9 +27,9 @@ def quality_summary(source: Source) -> tuple[dict[str, Any] | None, str]:
         message = "" if summary is not None else say(
             "MAUS-317", directory=f"run {source.run.run_number}'s run.json")
     else:
-        reader = quality_file_for(source.config.image_directory, source.config.limits)
-        summary = reader.read()
-        message = "" if summary is not None else reader.missing_message()
+        summary, _ = quality_file_for(source.config.image_directory, source.config.limits).read()
+        message = "" if summary is not None else say(
+            "MAUS-317", directory=printable(source.config.image_directory))
     return (_linked(summary, source) if summary is not None else None), message
 
 

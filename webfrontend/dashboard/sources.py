@@ -15,10 +15,6 @@ from django.urls import reverse
 from .archive import RUN_FILE, RunSummary, run_directory_name
 from .conf import DashboardSettings, archive_for, dashboard_settings, store_for
 from .image_store import ImageRecord, ImageStore
-from .quality import QUALITY_FILE
-
-#: JSON files of the live image directory that are not sidecars: go.py's quality summary.
-LIVE_NOT_SIDECARS = frozenset({QUALITY_FILE})
 
 
 @dataclass(frozen=True)
@@ -58,8 +54,7 @@ def source_for(run_number: int | None) -> Source | None:
     holds no readable run of that number."""
     config = dashboard_settings()
     if run_number is None:
-        return Source(config, store_for(config.image_directory, config.limits,
-                                        LIVE_NOT_SIDECARS))
+        return Source(config, store_for(config.image_directory, config.limits))
     archive = archive_for(config.archive_directory, config.limits)
     run = archive.run(run_number)
     if run is None:

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_safe
 
 from .conf import archive_for, dashboard_settings, store_for
 from .security import csp_update
-from .sources import LIVE_NOT_SIDECARS
 from .trends import (
     MAX_RUNS,
     TrendChoice,
@@ -35,7 +34,7 @@ def trend_data(choice: TrendChoice) -> tuple[dict[str, Any], list[str], list[str
     config = dashboard_settings()
     runs = archive_for(config.archive_directory, config.limits).runs()
     points = run_points(runs, choice)
-    store = store_for(config.image_directory, config.limits, LIVE_NOT_SIDECARS)
+    store = store_for(config.image_directory, config.limits)
     record = store.get(choice.tag)
     document = (store.document(record) if record is not None else None) or {}
     history = live_points(document.get("summary_history"), choice.quantity)

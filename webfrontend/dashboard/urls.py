@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.urls import include, path, register_converter
 
-from . import quality_views, run_views, trend_views, views
+from . import farm_views, metrics, quality_views, run_views, trend_views, views
 from .archive import MAX_RUN_NUMBER
 
 
@@ -61,4 +61,7 @@ urlpatterns = [
     path("quality", quality_views.quality, name="quality"),
     path("api/quality", quality_views.api_quality, name="api-quality"),
     path("runs/<run:run>/quality", quality_views.quality, name="run-quality"),
+    path("farm", farm_views.farm, name="farm"),
+    path("api/farm", farm_views.api_farm, name="api-farm"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]

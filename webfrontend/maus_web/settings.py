@@ -13,6 +13,8 @@
   the control room.
 * ``MAUS_WEB_SECRET_KEY``: required while DEBUG is off; with DEBUG on a throw-away key is made.
 * ``MAUS_WEB_ALLOWED_HOSTS`` (``127.0.0.1,localhost``): host names answered, comma-separated.
+* ``MAUS_WEB_METRICS_ALLOWED`` (``127.0.0.1,::1``): the addresses and networks (``10.1.0.0/24``)
+  that may read ``/metrics``, comma-separated; others are refused (403).
 * ``MAUS_WEB_STATIC_ROOT``: where ``manage.py collectstatic`` puts the static files for a web
   server to serve.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import os
 
+from dashboard.addresses import DEFAULT_ALLOWED, parse_networks
 from dashboard.json_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEPTH_CEILING
 from dashboard.layout import DEFAULT_LAYOUT_FILE, LayoutError, read_layout_file
 from django.core.exceptions import ImproperlyConfigured
@@ -111,7 +114,9 @@ WSGI_APPLICATION = "maus_web.wsgi.application"
 TEMPLATES = [{
     "BACKEND": "django.template.backends.django.DjangoTemplates",
     "APP_DIRS": True,
-    "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    "OPTIONS": {"context_processors": ["django.template.context_processors.request",
+                                       # the farm's line in every page's header
+                                       "dashboard.farm_views.farm_header"]},
 }]
 
 DATABASES: dict = {}
@@ -159,3 +164,17 @@ MAUS_ARCHIVE_DIRECTORY = os.environ.get("MAUS_ARCHIVE_DIRECTORY", "").strip() or
 MAUS_SIDECAR_MAX_BYTES = _whole_number("MAUS_SIDECAR_MAX_BYTES", DEFAULT_MAX_BYTES, 1)
 MAUS_SIDECAR_MAX_DEPTH = _whole_number("MAUS_SIDECAR_MAX_DEPTH", DEFAULT_MAX_DEPTH, 1,
                                        DEPTH_CEILING)
+
+
+def _networks(name: str, default: tuple[str, ...]) -> list[str]:
+    value = os.environ.get(name, "").strip()
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()] or list(default)
+    try:
+        parse_networks(entries)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={value!r}: {exc}") from None
+    return entries
+
+
+# Who may read /metrics (dashboard/addresses.py): this machine only unless named.
+MAUS_WEB_METRICS_ALLOWED = _networks("MAUS_WEB_METRICS_ALLOWED", DEFAULT_ALLOWED)
