@@ -101,3 +101,23 @@ def test_multi_process_catches_each_fault_and_stays_clean_without_one(
         assert_caught(found, group)
     found = go(queue, worker_env, tmp_path / "clean", 60, 20, *multi, "--random_seed", "4")
     assert alarms(found) == [], worker.log()
+
+
+def test_against_a_reference_run_a_clean_run_stays_clean_and_a_slower_beam_does_not(
+        queue, worker_env, tmp_path):
+    archive = tmp_path / "archive"
+    reference = ("--archive_directory", str(archive))
+    # The good run archived with plain tags (auto-numbered ones would match no plot).
+    result = run_go(queue, worker_env, tmp_path, "--spill_count", "60", "--run_number", "1",
+                    "--image_directory", str(tmp_path / "good"), *reference)
+    assert result.returncode == 0, result.stderr
+    compared = ("--reference_run", "1", "--random_seed", "2", *reference)
+    found = go(queue, worker_env, tmp_path / "clean", 60, 20, "--run_number", "2", *compared)
+    assert alarms(found) == []
+    judged = {c["check"] for q in found[max(found)].values() for c in q["checks"]
+              if c["level"] == GOOD}
+    assert {"CheckPyReferenceChi2", "CheckPyReferenceKS"} <= judged  # judged, not Null
+    slower = go(queue, worker_env, tmp_path / "slower", 60, 20, "--run_number", "3",
+                "--beam_momentum", "200", *compared)
+    time_01 = {c["check"]: c["level"] for c in slower[max(slower)]["tof_time_01"]["checks"]}
+    assert time_01["CheckPyReferenceKS"] == time_01["CheckPyReferenceChi2"] == BAD
