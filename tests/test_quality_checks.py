@@ -71,8 +71,9 @@ def test_the_worst_level_wins_and_null_only_when_nothing_was_judged():
 def test_minimum_entries_is_null_at_the_start_and_bad_once_the_run_is_under_way():
     check = born(CheckPyMinimumEntries, minimum=100, within_spills=10)
     few = {"Triggers": gaussian(28.0, 0.2, 50)}
-    assert check.judge(few, None, Context(spills_seen=3)).level == NULL
-    verdict = check.judge(few, None, Context(spills_seen=10))
+    assert check.judge(few, None, Context(spills_seen=3, spills=3)).level == NULL
+    # Spills whose fill failed count too: the plot is not waiting for them.
+    verdict = check.judge(few, None, Context(spills_seen=0, spills=10))
     assert verdict.level == BAD and verdict.value == 50 and "only 50 entries" in verdict.reason
     assert check.judge({"Triggers": gaussian(28.0, 0.2, 500)}, None,
                        Context(spills_seen=10)).level == GOOD

@@ -2,7 +2,7 @@
 
 Consumes the plot's first histogram (its entries, flow bins included, as its summary counts
 them); produces Good at ``minimum`` entries or more, Null ("cannot judge yet") before
-``within_spills`` spills, Bad after: a station that is off, or a cut that throws away every
+``within_spills`` physics spills (filled or not), Bad after: a station that is off, or a cut that throws away every
 trigger, shows here first.
 """
 from __future__ import annotations
@@ -27,8 +27,10 @@ class CheckPyMinimumEntries(CheckBase):
         n = entries(histograms)
         if n >= self.minimum:
             return Quality(GOOD, n, f"{n} entries, at least {self.minimum} needed")
-        if context.spills_seen < self.within_spills:
-            return Quality(NULL, n, f"{n} entries after {context.spills_seen} spills; judged "
-                                    f"from spill {self.within_spills}")
-        return Quality(BAD, n, f"only {n} entries after {context.spills_seen} spills, "
-                               f"{self.minimum} needed")
+        # Spills seen, filled or not: a fill part that fails on every spill is no reason to
+        # wait for ever.
+        spills = max(context.spills, context.spills_seen)
+        if spills < self.within_spills:
+            return Quality(NULL, n, f"{n} entries after {spills} spills; judged from spill "
+                                    f"{self.within_spills}")
+        return Quality(BAD, n, f"only {n} entries after {spills} spills, {self.minimum} needed")
