@@ -377,3 +377,53 @@ def test_a_dead_pmt_never_fires_and_a_station_delay_moves_only_that_station():
 def test_a_fault_that_names_nothing_is_a_clear_error(overrides, match):
     with pytest.raises(ConfigurationError, match=match):
         MapPyTOFMCDigitizer().birth(make_config(**overrides))
+
+
+# --- On the merge side of a histogram reducer ---------------------------------------------------
+
+def test_the_merge_side_counts_spills_with_errors_and_judges_every_refresh(tmp_path):
+    from reducers.harness import ReducerHarness
+    from reducers.matplotlib_histogram import ReducePyMatplotlibHistogram
+    from reducers.plotting import Plot
+
+    class ReducePyCounted(ReducePyMatplotlibHistogram):
+        def book(self):
+            self.count = bh.Histogram(bh.axis.Integer(0, 3), storage=bh.storage.Int64())
+
+        def histograms(self):
+            return {"count": self.count}
+
+        def fill(self, spill):
+            self.count.fill([1])
+
+        def plots(self):
+            return [Plot("counted", "Counted", "Spills.", ("test",), {"Spills": self.count})]
+
+        def render(self, plot, label):
+            return b"an image"
+
+    config = make_config(refresh_rate=10, histogram_drawing="inline", quality_checks_file=write(
+        tmp_path, """
+        format_version = 1
+        [groups]
+        DAQ = ["counted"]
+        [[plots]]
+        tags = ["counted"]
+        [[plots.checks]]
+        check = "CheckPyErrorRate"
+        modules = ["MapPy*"]
+        medium = 0.05
+        bad = 0.2
+        """))
+    spills = [skeleton(1, n) for n in range(1, 21)]
+    for spill in spills[:3]:  # 3 of the first 10 spills failed in a map, none after
+        spill["errors"] = {"MapPyTOFDigits": ["ValueError: no digits"]}
+    harness = ReducerHarness(ReducePyCounted(), config)
+    try:
+        documents = harness.run(spills)
+    finally:
+        harness.close()
+    levels = [(d["image"]["spills_seen"], d["image"]["quality"]["level"],
+               d["image"]["quality"]["checks"][0]["value"]) for d in documents]
+    assert levels == [(10, BAD, 0.3), (20, MEDIUM, 0.15), (20, MEDIUM, 0.15)]
+    assert documents[0]["image"]["quality"]["groups"] == ["DAQ"]

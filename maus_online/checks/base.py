@@ -60,7 +60,11 @@ class Context:
 
 class CheckBase(ModuleBase):
     """Judges one plot: :meth:`judge` consumes its histograms by legend label, the reference's
-    (or None) and a :class:`Context`; produces a :class:`Quality`."""
+    (or None) and a :class:`Context`; produces a :class:`Quality`.
+
+    A check keeps nothing between judgements: one instance, born once per entry of the file,
+    judges every plot the entry matches, at every refresh. What it needs of the run so far
+    comes in the context."""
 
     kind = "check"
 
