@@ -387,17 +387,16 @@ def test_the_merge_side_counts_spills_with_errors_and_judges_every_refresh(tmp_p
     from reducers.plotting import Plot
 
     class ReducePyCounted(ReducePyMatplotlibHistogram):
-        def book(self):
-            self.count = bh.Histogram(bh.axis.Integer(0, 3), storage=bh.storage.Int64())
+        """Spills by the parity of their number, filled on the merge side (no split)."""
 
-        def histograms(self):
-            return {"count": self.count}
+        def book(self):
+            self.parity = bh.Histogram(bh.axis.Integer(0, 2), storage=bh.storage.Int64())
 
         def fill(self, spill):
-            self.count.fill([1])
+            self.parity.fill([spill["spill_number"] % 2])
 
         def plots(self):
-            return [Plot("counted", "Counted", "Spills.", ("test",), {"Spills": self.count})]
+            return [Plot("counted", "Counted", "Spills.", ("test",), {"Spills": self.parity})]
 
         def render(self, plot, label):
             return b"an image"
