@@ -18,7 +18,6 @@ statistics never alarm. The value is the worst channel's ratio to its baseline.
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from .base import CheckBase, Context, Histograms, Parameter
