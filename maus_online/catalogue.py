@@ -38,6 +38,7 @@ SYMPTOMS: dict[str, str] = {
     "input": "Bad input data",
     "information": "Messages that need no action",
     "farm": "The farm banner is red, says there is no status from go.py, or /metrics refuses",
+    "quality": "A detector group goes Bad",
 }
 
 
@@ -156,6 +157,30 @@ CATALOGUE: dict[str, Message] = _messages(
     Message("MAUS-181", "plots", "go.py",
             "cannot write the quality summary {path}: {reason}; the dashboard's /quality "
             "shows the last summary written"),
+    # --- 170-179: quality checks (maus_online/checks) and the simulation's faults ---------
+    Message("MAUS-170", "configuration", "go.py",
+            "quality_checks_file {path}: cannot be read ({reason}); name a TOML file of "
+            "checks (conf/quality_checks.toml is the project's), or leave quality_checks_file "
+            "empty for no checks"),
+    Message("MAUS-171", "configuration", "go.py",
+            "{where}: unknown check {check!r}; known: {known}"),
+    Message("MAUS-172", "configuration", "go.py",
+            "{where}: {check} parameter {parameter!r} is {value!r}, expected {expected} "
+            "(its parameters: {known})"),
+    Message("MAUS-173", "configuration", "go.py",
+            "{where}: tag pattern {pattern!r} matches no plot of the configured reducers "
+            "(their plots: {tags}); correct the pattern, name the reducer the entry is for, "
+            "or remove the entry"),
+    Message("MAUS-174", "configuration", "go.py",
+            "quality_checks_file {path}: {where} is {value!r}, expected {expected}"),
+    Message("MAUS-175", "configuration", "go.py",
+            "simulation_dead_pmts: {key!r} is not a PMT of the cabling map {cabling}; write "
+            "PMT keys as the cabling does, e.g. 'TOFChannelKey 1 0 3 0 tof1'"),
+    Message("MAUS-176", "configuration", "go.py",
+            "simulation_station_time_offsets: {station!r} is not a station of the geometry "
+            "{geometry}; stations: {known}"),
+    Message("MAUS-177", "quality", "go.py",
+            "check {check} of plot {tag} failed and is Null: {error}"),
     Message("MAUS-120", "configuration", "go.py",
             "go.py: configuration error: {reason}"),
     Message("MAUS-121", "information", "go.py",

@@ -15,6 +15,8 @@ Kinds, told apart by base class:
   part* that only adds (DESIGN §7a; :class:`ReduceBase` explains the hooks).
 * :class:`OutputBase` -- ``save(document)``; writes documents somewhere; ``run_ended(run)``
   at each run's end.
+* :class:`~maus_online.checks.base.CheckBase` -- ``judge(histograms, reference, context)``;
+  a quality check of one plot (kind "check", :mod:`maus_online.checks`).
 
 Any module may declare configuration keys of its own in :attr:`ModuleBase.config_keys`; go.py
 validates them as it validates its own (docs/modules.md).
@@ -44,7 +46,7 @@ PARTIALS = "partials"
 class ModuleBase:
     """Common life cycle. Subclasses override the hooks they need; the defaults do nothing."""
 
-    #: "input", "map", "reduce" or "output"; set by the kind's base class.
+    #: "input", "map", "reduce", "output" or "check"; set by the kind's base class.
     kind: ClassVar[str] = ""
 
     #: Configuration keys this module adds to go.py's, in the form of ``conf/defaults.toml``'s
@@ -138,6 +140,11 @@ class ReduceBase(ModuleBase):
 
     def process(self, spill: Spill) -> list[dict[str, Any]]:
         raise NotImplementedError(f"{self.module_name()} must implement process(spill)")
+
+    def plot_tags(self) -> list[str]:
+        """The image tags of the plots the reducer makes (known after birth): what the
+        quality-checks file's patterns are matched against (:mod:`maus_online.checks`)."""
+        return []
 
     def collect(self, wait: bool = False) -> Collected:
         """Documents finished off the merge path since the last call (images drawn in a

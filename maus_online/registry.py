@@ -4,7 +4,8 @@ Transform specifications travel between processes (and, later, over the network 
 workers); they are rebuilt from names looked up here, never by evaluating text. Modules come
 from three places:
 
-* the built-ins of :mod:`maus_online.inputs` and :mod:`maus_online.maps`;
+* the built-ins of :mod:`maus_online.inputs`, :mod:`maus_online.maps` and
+  :mod:`maus_online.checks` (the ``CheckPy*`` quality checks, kind "check");
 * the entry-point group ``maus_online.modules`` (how reducers/, outputters/ and third-party
   packages plug in: ``MyMap = "mypackage.maps:MapPyMyMap"``);
 * an explicit import path ``package.module:Class`` named in the local configuration, loaded
@@ -25,7 +26,7 @@ from .errors import RegistryError, UnknownModuleError
 from .modules import MapPyGroup, ModuleBase
 
 ENTRY_POINT_GROUP = "maus_online.modules"
-KINDS = ("input", "map", "reduce", "output")
+KINDS = ("input", "map", "reduce", "output", "check")
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class Registry:
         """
         if not (isinstance(cls, type) and issubclass(cls, ModuleBase)) or not cls.kind:
             raise RegistryError(f"{cls!r} is not a MAUS module class "
-                                "(derive from InputBase, MapBase, ReduceBase or OutputBase)")
+                                "(derive from InputBase, MapBase, ReduceBase, OutputBase or CheckBase)")
         name = cls.module_name()
         existing = self._modules.get(name)
         if existing is not None and existing is not cls:
@@ -100,11 +101,12 @@ class Registry:
 
 
 def _builtin_modules() -> Iterable[type[ModuleBase]]:
-    from . import inputs, maps  # imported here: they import this package's modules API
+    from . import checks, inputs, maps  # imported here: they import the modules API
 
     yield MapPyGroup
     yield from inputs.MODULES
     yield from maps.MODULES
+    yield from checks.MODULES
 
 
 def _entry_point_modules() -> Iterable[type[ModuleBase]]:

@@ -38,13 +38,16 @@ plot is recorded under the reducer's name, and the run goes on.
 from __future__ import annotations
 
 import base64
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import boost_histogram as bh
 
+from maus_online.checks.base import Context
+from maus_online.checks.config import quality_checks
+from maus_online.checks.judge import Judge
 from maus_online.errors import ConfigurationError
 from maus_online.modules import (PARTIALS, Collected, Config, ReduceBase, Spill, describe_error,
                                  record_error)
@@ -71,6 +74,8 @@ class _Refresh:
     #: Each plot's summary numbers and their history up to this refresh, by tag.
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     histories: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Each plot's ``image.quality`` at this refresh, by tag (maus_online.checks).
+    qualities: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class ReducePyHistogram(ReduceBase):
@@ -108,6 +113,13 @@ class ReducePyHistogram(ReduceBase):
         #: The reference run's plots by tag (``reference_run``), loaded by the merge part.
         self._references: dict[str, Reference] = {}
         self._history = SummaryHistory()
+        #: The quality checks of this reducer's plots, and what they need beside the
+        #: histograms: the tags booked, the physics spills seen, the spills with errors by
+        #: module (counted here, where every spill passes: the workers send nothing more).
+        self._judge: Judge | None = None
+        self._tags: list[str] = []
+        self._physics_spills = 0
+        self._error_spills: Counter[str] = Counter()
 
     # --- Hooks for subclasses ------------------------------------------------------------
 
@@ -177,10 +189,16 @@ class ReducePyHistogram(ReduceBase):
             self.book()
         self.run_number, self.spills_seen = None, 0
         # The merge part only: the fill part never draws. Loaded once per birth (per run),
-        # so a reference archived anew between two runs is the one the next run shows; the
-        # booked plots are asked for only when there is a reference to match them with.
-        self._references = load_references(config, self.module_name(), self.plots()) \
+        # so a reference archived anew between two runs is the one the next run shows.
+        booked = self.plots()
+        self._references = load_references(config, self.module_name(), booked) \
             if reference_directory(config) is not None else {}
+        # The tags the quality-checks file's patterns must match: the class's plots (an
+        # instance may be told to draw fewer, as the contract tests do; the file is about
+        # what the reducer makes, not what one instance draws).
+        self._tags = [plot.tag for plot in type(self).plots(self)]
+        self._judge = Judge(quality_checks(config), self.module_name())
+        self._physics_spills, self._error_spills = 0, Counter()
         self._history = SummaryHistory()
         self._pending.clear()
         self._last, self._owed, self._last_spill_number = None, False, None
@@ -190,14 +208,28 @@ class ReducePyHistogram(ReduceBase):
         if self.run_number is None:  # born for this run: its first spill names it
             self.run_number = spill.get("run_number")
         kind = spill.get("daq_event_type")
-        if kind == PHYSICS_EVENT and self._take(spill):
-            self.spills_seen += 1
-            self._last_spill_number = spill.get("spill_number")
-            if self.spills_seen % self.refresh_rate == 0:
-                return self._refresh(spill, final=False)
+        if kind == PHYSICS_EVENT:
+            taken = self._take(spill)
+            self._count_errors(spill)
+            if taken:
+                self.spills_seen += 1
+                self._last_spill_number = spill.get("spill_number")
+                if self.spills_seen % self.refresh_rate == 0:
+                    return self._refresh(spill, final=False)
         elif kind == END_OF_RUN:
             return self._refresh(spill, final=True)
         return []
+
+    def plot_tags(self) -> list[str]:
+        return list(self._tags)
+
+    def _count_errors(self, spill: Spill) -> None:
+        """Count the physics spill against each module its ``errors`` name (the error-rate
+        check's numbers)."""
+        self._physics_spills += 1
+        errors = spill.get("errors")
+        if isinstance(errors, Mapping):
+            self._error_spills.update(module for module, messages in errors.items() if messages)
 
     def collect(self, wait: bool = False) -> Collected:
         """Documents of the refreshes drawn since the last call, in refresh order; a refresh
@@ -277,18 +309,29 @@ class ReducePyHistogram(ReduceBase):
                 and last.drawing.state != SKIPPED:
             # Nothing was added since the last refresh (an end_of_run right after one): the
             # images would be the same, so that drawing serves this refresh too.
-            refresh = _Refresh(stamp, last.drawing, last.summaries)
+            refresh = _Refresh(stamp, last.drawing, last.summaries, qualities=last.qualities)
             if final and self.drawing_mode == "process":
                 drawing_service().pin(refresh.drawing)
         else:
             plots = [replace(plot, reference=self._references[plot.tag])
                      if plot.tag in self._references else plot for plot in self.plots()]
             refresh = _Refresh(stamp, self._draw(plots, final),
-                               {plot.tag: plot_summary(plot) for plot in plots})
+                               {plot.tag: plot_summary(plot) for plot in plots},
+                               qualities=self._qualities(plots))
         refresh.histories = {tag: self._history.add(tag, self.spills_seen, stamp["time"], summary)
                              for tag, summary in refresh.summaries.items()}
         self._last = refresh
         return refresh
+
+    def _qualities(self, plots: list[Plot]) -> dict[str, dict[str, Any]]:
+        """Each plot's ``image.quality``: its checks run here, on the merged histograms."""
+        if self._judge is None:
+            return {}
+        errors = dict(self._error_spills)
+        return {plot.tag: self._judge.quality(
+            plot.tag, plot.histograms, plot.reference.histograms if plot.reference else None,
+            Context(plot.tag, self.spills_seen, self._physics_spills, errors, plot.peaks))
+            for plot in plots}
 
     def _draw(self, plots: list[Plot], final: bool) -> Drawing:
         label = run_label(self.run_number, self.spills_seen)
@@ -324,7 +367,8 @@ class ReducePyHistogram(ReduceBase):
                 run_number=stamp["run_number"], spill_number=stamp["spill_number"],
                 spills_seen=stamp["spills_seen"], histograms=plot["histograms"],
                 time=stamp["time"], reference=plot.get("reference"),
-                summary=refresh.summaries.get(tag), summary_history=refresh.histories.get(tag)))
+                summary=refresh.summaries.get(tag), summary_history=refresh.histories.get(tag),
+                quality=refresh.qualities.get(tag)))
 
 
 def missing_partial(name: str) -> str:

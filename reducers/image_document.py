@@ -94,13 +94,15 @@ def image_document_json(*, tag: str, image_type: str, data: str, description: st
                         spills_seen: int, histograms: list[dict[str, Any]],
                         time: str | None = None, reference: dict[str, Any] | None = None,
                         summary: dict[str, Any] | None = None,
-                        summary_history: list[dict[str, Any]] | None = None
-                        ) -> dict[str, Any]:
+                        summary_history: list[dict[str, Any]] | None = None,
+                        quality: dict[str, Any] | None = None) -> dict[str, Any]:
     """:func:`image_document` of an image already in base64 and histograms already in their
     UHI form (:func:`histogram_json`): how a drawing done in another process comes back.
-    ``reference``, ``summary`` and ``summary_history`` (docs/histograms.md) are left out of
-    the document when None: version-1 documents without them stay valid."""
-    optional = {"reference": reference, "summary": summary, "summary_history": summary_history}
+    ``reference``, ``summary``, ``summary_history`` and ``quality`` (docs/histograms.md,
+    docs/quality.md) are left out of the document when None: version-1 documents without them
+    stay valid."""
+    optional = {"reference": reference, "summary": summary, "summary_history": summary_history,
+                "quality": quality}
     document = {"maus_event_type": "Image", "image": {
         "format_version": FORMAT_VERSION,
         "tag": tag,

@@ -25,7 +25,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import MausError
+from ..catalogue import say
+from ..checks.config import quality_checks
+from ..errors import ConfigurationError, MausError
 from ..modules import PARTIALS, OutputBase, ReduceBase, Spill, describe_error, record_error
 from ..run_record import RunRecord
 from ..spill import END_OF_RUN, START_OF_RUN, input_failed
@@ -38,6 +40,18 @@ def marker(kind: str, run_number: Any, spill_number: int) -> Spill:
     """A run marker spill made by the framework, not read from the input."""
     return {"maus_event_type": "Spill", "daq_event_type": kind, "run_number": run_number,
             "spill_number": spill_number, "errors": {}, "synthesized": True}
+
+
+def check_plot_patterns(config: Mapping[str, Any], reducers: Sequence[ReduceBase]) -> None:
+    """Raise MAUS-173 when a pattern of the quality-checks file matches no plot of the born
+    ``reducers``: only here are every reducer's plots known together."""
+    missing = quality_checks(config).unmatched(
+        {reducer.module_name(): reducer.plot_tags() for reducer in reducers})
+    if missing:
+        where, pattern = missing[0]
+        tags = sorted(tag for reducer in reducers for tag in reducer.plot_tags())
+        raise ConfigurationError(say("MAUS-173", where=where, pattern=pattern,
+                                     tags=", ".join(tags) or "none"))
 
 
 class MergeOutput:
@@ -102,6 +116,7 @@ class MergeOutput:
         self.stats.count_run(run)
         for module in [*self.reducers, *self.outputters]:
             module.birth(self.config)
+        check_plot_patterns(self.config, self.reducers)
 
     def _end_run(self) -> None:
         self.in_run = False

@@ -17,12 +17,17 @@ Per slab crossing, each PMT gets a TDC and an ADC hit through the cabling map:
   channel gain + noise; the TDC trailing edge follows after a charge-dependent pulse width.
 
 A PMT the cabling map does not list reads nothing (a dead channel).
+
+Faults, to test the quality checks (docs/quality.md): ``simulation_dead_pmts`` names PMTs
+(cabling keys) that never fire; ``simulation_station_time_offsets`` adds a cable delay the
+calibration does not know to every channel of a station (ns, by detector name).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SpillError
+from ..catalogue import say
+from ..errors import ConfigurationError, SpillError
 from ..modules import Config, MapBase, Spill
 from ..tof.keys import parse_daq_channel_key
 from ..spill import spill_label
@@ -70,6 +75,7 @@ class MapPyTOFMCDigitizer(MapBase):
         self.gain = np.array([calib[c.tof_key].gain for c in channels])
         self.pedestal = np.array([calib[c.tof_key].pedestal for c in channels])
         self.station_of = np.array([c.station for c in channels], dtype=int)
+        self.dead, self.station_offset = self._faults(config, detector)
         # The constant part of each channel's TDC and ADC hits. Copying a template dict and
         # setting the few varying fields is about twice as fast as a 14-key literal.
         self.tdc_template, self.adc_template = [], []
@@ -87,6 +93,29 @@ class MapPyTOFMCDigitizer(MapBase):
                 "channel_key": c.adc_key, "charge_mm": 0, "charge_pm": 0, "pedestal": 0,
                 "position_max": 0, "trigger_time_tag": 0, "time_stamp": 0,
                 "detector": c.detector, "part_event_number": 0, "phys_event_number": 0})
+
+    @staticmethod
+    def _faults(config: Config, detector) -> tuple[np.ndarray, np.ndarray]:
+        """The dead channels (a mask over the cabling's channels) and each station's extra
+        delay (ns) of the simulation's fault keys; a key that names nothing is an error."""
+        channels = detector.cabling.channels
+        number = {c.tof_key: n for n, c in enumerate(channels)}
+        dead = np.zeros(len(channels), dtype=bool)
+        for key in config.get("simulation_dead_pmts") or ():
+            if key.strip() not in number:
+                raise ConfigurationError(say("MAUS-175", key=key,
+                                             cabling=config["tof_cabling_file"]))
+            dead[number[key.strip()]] = True
+        stations = detector.geometry.stations
+        names = {s.detector: n for n, s in enumerate(stations)}
+        offset = np.zeros(len(stations))
+        for station, delay in (config.get("simulation_station_time_offsets") or {}).items():
+            if station not in names:
+                raise ConfigurationError(say("MAUS-176", station=station,
+                                             geometry=config["tof_geometry_file"],
+                                             known=", ".join(names)))
+            offset[names[station]] = delay
+        return dead, offset
 
     def process(self, spill: Spill) -> Spill:
         events = spill.get("mc_events")
@@ -119,7 +148,7 @@ class MapPyTOFMCDigitizer(MapBase):
         ch = self.index[st, pl, sl]                                     # (n_hits, 2)
         chc = np.maximum(ch, 0)
         t_meas = (time[:, None] + distance / self.light_speed[st][:, None] + self.delay[chc]
-                  + offset[trig][:, None] + noise_t)
+                  + offset[trig][:, None] + self.station_offset[st][:, None] + noise_t)
         leading = np.rint(t_meas / TDC_COUNT).astype(int)
         light = edep[:, None] * np.exp(-distance / self.attenuation[st][:, None])
         charge_mm = np.maximum(np.rint(light * self.gain[chc] + noise_q[:, :, 0]), 0).astype(int)
@@ -129,7 +158,7 @@ class MapPyTOFMCDigitizer(MapBase):
         trailing = leading + np.rint(width / TDC_COUNT).astype(int)
         pedestal = np.rint(self.pedestal[chc] + noise_ped).astype(int)
         position_max = (t_meas // 10.0).astype(int) + 2     # V1724 samples every 10 ns
-        keep = ch >= 0                                      # an uncabled PMT reads nothing
+        keep = (ch >= 0) & ~self.dead[chc]                  # an uncabled or dead PMT: nothing
         channel = ch[keep]
         trigger = np.broadcast_to(trig[:, None], ch.shape)[keep]
         tag = tags[trigger]
