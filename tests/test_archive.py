@@ -23,6 +23,7 @@ from outputters.archive import (STALE_SECONDS, ArchiveError, ArchivedPlot, RunAr
                                 archive_directory, histogram_entries)
 from tests.celery_workers import GO_TIMEOUT, go_in_background, run_go
 from tests.conftest import REPO_ROOT, make_config
+from tests.image_directory import sidecar_paths
 from tests.processes import wait_until
 
 #: Small spills, drawn in go.py itself: a run of a few spills takes seconds.
@@ -58,7 +59,7 @@ def utc(text: str) -> datetime.datetime:
 def assert_final_plots_kept(archive_run: Path, images: Path, document: dict) -> None:
     """The archive's files are byte for byte the final ones of the image directory."""
     sidecars = {json.loads(path.read_text())["image"]["tag"]: path
-                for path in images.glob("*.json")}
+                for path in sidecar_paths(images)}
     assert set(document["plots"]) == set(sidecars)
     for tag, plot in document["plots"].items():
         assert plot["sidecar"] == sidecars[tag].name
@@ -79,8 +80,11 @@ def test_two_runs_give_two_directories_with_their_run_json(queue, worker_env, tm
     archive = tmp_path / "archive"  # beside both image directories: the default
     assert runs_in(archive) == ["run_000007", "run_000008"]
     document = run_json(archive, 7)
+    # The example run was archived before quality checks; every run now has its quality.
     assert {key: type(value) for key, value in document.items()} == \
-        {key: type(value) for key, value in EXAMPLE.items()}
+        {key: type(value) for key, value in {**EXAMPLE, "quality": {}}.items()}
+    assert document["quality"]["run_number"] == 7 and document["quality"]["level"] in (
+        "Good", "Null")  # a clean run of 4 spills: nothing is Medium or Bad
     assert set(document["spills"]) == set(EXAMPLE["spills"])
     assert all(set(plot) == set(EXAMPLE["plots"]["tdcadc_adc"])
                for plot in document["plots"].values())

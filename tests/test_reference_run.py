@@ -23,6 +23,7 @@ from reducers.tof_plot import ReducePyTOFPlot
 from reducers.tof_time_root import ReducePyTOFTimeROOT
 from tests.celery_workers import run_go
 from tests.conftest import make_config
+from tests.image_directory import sidecar_paths
 from tests.test_root_reducer import needs_root
 from tests.tof_helpers import run_chain
 
@@ -36,7 +37,7 @@ def go(queue, worker_env, cwd, *args):
 
 def sidecars(directory: Path) -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text())["image"]
-            for path in directory.glob("*.json") if path.name != "run.json"}
+            for path in sidecar_paths(directory)}
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ if str(WEBFRONTEND) not in sys.path:
     sys.path.insert(0, str(WEBFRONTEND))
 
 import servers  # noqa: E402  (webfrontend/servers.py)
+from tests.image_directory import sidecar_paths
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -190,7 +191,7 @@ def test_dashboard_follows_a_live_run_then_search_and_detail(
     page.select_option("select[name=keyword]", "TOF1")
     page.click("form.search button[type=submit]")
     page.wait_for_url("**/?keyword=TOF1*")
-    expected = sorted(sidecar.stem for sidecar in image_directory.glob("*.json")
+    expected = sorted(sidecar.stem for sidecar in sidecar_paths(image_directory)
                       if "TOF1" in json.loads(sidecar.read_text())["image"]["keywords"])
     shown = sorted(page.locator("article.card").evaluate_all(
         "(cards) => cards.map((card) => card.dataset.series)"))
