@@ -1,11 +1,13 @@
 """Quality on the dashboard: each card's frame, word and reason, the summary bar and its filter,
 the big-screen page /quality, /api/quality, the run list's column and a past run's quality.
 
-The sidecars are hand-made with ``image.quality`` in the agreed format (the quality-checks
-branch writes them in go.py); quality.json is written by go.py's own aggregator,
-OutputPyImage (outputters/quality_summary.py), from the same documents. The first tests use
-Django's test client; the last drives Debian's Chromium through Playwright against Django's
-server, and saves docs/images/webfrontend_quality.png and webfrontend_quality_page.png.
+Most tests hand-make the sidecars' ``image.quality`` in its format (docs/webfrontend.md), so
+each level and each hostile value can be put where the test needs it; quality.json is written
+by go.py's own aggregator, OutputPyImage (outputters/quality_summary.py), from the same
+documents. The first tests use Django's test client; the browser tests drive Debian's Chromium
+through Playwright against Django's server. The first of those runs go.py itself with a dead
+PMT in TOF1 (``simulation_dead_pmts``): the real checks judge the real plots, and its
+screenshots are docs/images/webfrontend_quality.png and webfrontend_quality_page.png.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.image_directory import sidecar_paths
 from tests.test_webfrontend import client, django_ready, images, write_plot  # noqa: F401
 from tests.test_webfrontend_browser import (  # noqa: F401  (fixtures)
     SCREENSHOTS,
@@ -293,7 +296,7 @@ def write_documents(directory: Path, qualities: dict[str, dict], source: Path) -
     output = OutputPyImage()
     output.birth(make_config(image_directory=str(directory),
                              archive_directory=str(directory.parent / "archive")))
-    for sidecar in sorted(source.glob("*.json")):
+    for sidecar in sidecar_paths(source):
         document = json.loads(sidecar.read_text())
         image = document["image"]
         if image.get("tag") not in GROUP_OF:
@@ -317,6 +320,59 @@ def drawn(tmp_path) -> Path:
     return plots
 
 
+@pytest.fixture
+def dead_pmt_run(tmp_path) -> Path:
+    """The image directory of go.py's run 7: 30 spills of 200 triggers with PMT 0 of TOF1's
+    plane 0 slab 3 dead, judged by the project's checks (conf/quality_checks.toml)."""
+    import subprocess
+    import sys
+
+    images = tmp_path / "images"
+    subprocess.run([sys.executable, str(REPO_ROOT / "go.py"), "--spill_count", "30",
+                    "--run_number", "7", "--progress", "false", "--image_directory", str(images),
+                    "--simulation_dead_pmts", "TOFChannelKey 1 0 3 0 tof1"],
+                   cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    return images
+
+
+def test_a_go_run_with_a_dead_pmt_shows_tof1_bad_on_the_dashboard_and_on_quality(
+        page, tmp_path, dead_pmt_run):
+    summary = json.loads((dead_pmt_run / "quality.json").read_text())
+    levels = {group["name"]: group["level"] for group in summary["groups"]}
+    assert levels["TOF1"] == "Bad" and summary["level"] == "Bad", levels
+    with serving(tmp_path, dead_pmt_run) as url:
+        page.goto(url)
+        tof1 = page.locator(card("tdcadc_occupancy_tof1"))
+        assert "quality-Bad" in tof1.get_attribute("class").split()
+        assert tof1.locator(".quality-word").inner_text() == "Bad"
+        assert "slab 3" in tof1.get_attribute("title")  # the check's reason, on hover
+        for healthy in ("tdcadc_occupancy_tof0", "tdcadc_occupancy_tof2", "tof_time_01"):
+            assert page.locator(card(healthy) + " .quality-word").inner_text() == "Good"
+        bar = page.locator("#quality-bar")
+        assert [int(bar.locator(f"[data-count={level}]").inner_text())
+                for level in ("Good", "Medium", "Bad", "Null")] == [
+            summary["counts"][level] for level in ("Good", "Medium", "Bad", "Null")]
+        page.check("#quality-filter")  # only the Bad and Medium plots stay
+        assert tof1.is_visible() and not page.locator(card("tof_time_01")).is_visible()
+        page.uncheck("#quality-filter")
+        page.wait_for_function("[...document.querySelectorAll('img.plot-image')]"
+                               ".every((image) => image.complete && image.naturalWidth > 0)",
+                               timeout=WAIT_MS)
+        save(page, tmp_path, "webfrontend_quality.png")
+
+        page.goto(url + "quality")
+        tiles = page.locator("#quality-tiles .quality-tile")
+        assert {tile: level for tile, level in zip(
+            tiles.evaluate_all("(tiles) => tiles.map((t) => t.dataset.group)"),
+            tiles.evaluate_all("(tiles) => tiles.map((t) => t.dataset.level)"))} == levels
+        tile = page.locator('.quality-tile[data-group="TOF1"]')
+        assert tile.locator(".tile-level .quality-word").inner_text() == "Bad"
+        assert "tdcadc_occupancy_tof1" in tile.locator(".tile-plots").inner_text()
+        assert page.locator("#quality-overall .quality-word").inner_text() == "Bad"
+        save(page, tmp_path, "webfrontend_quality_page.png")
+        assert page.errors == []
+
+
 def test_dead_pmt_in_the_browser_card_bar_filter_quality_page_and_a_live_change(
         page, tmp_path, drawn):
     images = tmp_path / "images"
@@ -336,7 +392,6 @@ def test_dead_pmt_in_the_browser_card_bar_filter_quality_page_and_a_live_change(
         page.wait_for_function("[...document.querySelectorAll('img.plot-image')]"
                                ".every((image) => image.complete && image.naturalWidth > 0)",
                                timeout=WAIT_MS)
-        save(page, tmp_path, "webfrontend_quality.png")
 
         # The filter: only the Bad and Medium plots stay.
         page.check("#quality-filter")
@@ -359,7 +414,6 @@ def test_dead_pmt_in_the_browser_card_bar_filter_quality_page_and_a_live_change(
         assert tof1.locator(".tile-level .quality-word").inner_text() == "Bad"
         assert DEAD_PMT in tof1.locator(".tile-plots").inner_text()
         assert big.locator("#quality-overall .quality-word").inner_text() == "Bad"
-        save(big, tmp_path, "webfrontend_quality_page.png")
         answer = json.loads(big.request.get(url + "api/quality").text())
         assert answer["level"] == "Bad" and answer["groups"][1]["level"] == "Bad"
 
