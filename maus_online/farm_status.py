@@ -363,7 +363,11 @@ class FarmStatus:
         return self
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        # On a fixed schedule, not a fixed pause after each write: the time a write takes
+        # does not stretch the interval the farm page relies on.
+        due = time.monotonic() + self.interval
+        while not self._stop.wait(max(0.0, due - time.monotonic())):
+            due = max(due + self.interval, time.monotonic())
             try:
                 self.write()
             except Exception as exc:  # noqa: BLE001 - a bug here must not end the run

@@ -117,7 +117,7 @@ class FarmMonitor:
         self._offline: set[str] = set()
         #: The last ``maus_farm`` answer of each worker of this farm.
         self._farm: dict[str, dict[str, Any]] = {}
-        self._unknown_heard = False
+        self._inspect_now = False
         self._next_inspect = 0.0
         self._next_queue = 0.0
         self._queue_channel: Any = None
@@ -173,9 +173,9 @@ class FarmMonitor:
         if now >= self._next_queue:
             self._next_queue = now + QUEUE_INTERVAL
             self._depth = self._queue_depth(connection)
-        if now >= self._next_inspect or self._unknown_heard:
+        if now >= self._next_inspect or self._inspect_now:
             self._next_inspect = now + INSPECT_INTERVAL
-            self._unknown_heard = False
+            self._inspect_now = False
             self._inspect()
         self._publish()
 
@@ -188,8 +188,9 @@ class FarmMonitor:
             self._offline.add(hostname)
         else:
             self._offline.discard(hostname)
-            if hostname not in self._farm and kind == "worker-online":
-                self._unknown_heard = True  # a worker joined: is it one of this farm's?
+            if kind == "worker-online":
+                # A worker joined (is it this farm's?) or restarted (new sub-processes).
+                self._inspect_now = True
 
     def _queue_depth(self, connection: Any) -> int | None:
         try:
