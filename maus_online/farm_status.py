@@ -288,7 +288,8 @@ class FarmStatus:
         rate = rates.add(now, sighting.spills_done)
         return {
             "name": sighting.name, "host": sighting.host, "state": state,
-            "last_heard": iso(heard), "last_heard_epoch": None if heard is None else round(heard, 3),
+            "last_heard": iso(heard),
+            "last_heard_epoch": None if heard is None else round(heard, 3),
             "joined": iso(sighting.joined),
             "processes": [{"pid": pid, "configuration_id": config_id,
                            "stale": go_id is not None and config_id != go_id}

@@ -15,6 +15,7 @@ import pytest
 
 import reducers.reference
 from maus_online.errors import ConfigurationError
+from maus_online.farm_status import FILE_NAME as FARM_FILE  # farm.json: not a plot
 from reducers.drawing import plot_from_json, plot_json
 from reducers.harness import ReducerHarness
 from reducers.plotting import Plot, Reference, regular_axis
@@ -36,7 +37,7 @@ def go(queue, worker_env, cwd, *args):
 
 def sidecars(directory: Path) -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text())["image"]
-            for path in directory.glob("*.json") if path.name != "run.json"}
+            for path in directory.glob("*.json") if path.name not in ("run.json", FARM_FILE)}
 
 
 @pytest.fixture

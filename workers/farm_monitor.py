@@ -32,6 +32,7 @@ from typing import Any
 from celery import Celery
 from celery.events.receiver import EventReceiver
 from celery.events.state import State, Worker
+from kombu.exceptions import OperationalError
 
 from maus_online.farm_status import FarmSnapshot, WorkerSighting
 
@@ -147,7 +148,8 @@ class FarmMonitor:
     def _run(self) -> None:
         while not self._stop.is_set():
             connection = self.app.connection_for_read()
-            errors = (*connection.connection_errors, *connection.channel_errors, OSError)
+            errors = (*connection.connection_errors, *connection.channel_errors, OSError,
+                      OperationalError)  # kombu's wrapper of a connection that failed
             try:
                 with connection:
                     self._receiver = _Receiver(connection, self)
