@@ -115,8 +115,8 @@ def run_multi(config: dict[str, Any], worker: BenchWorker, label: str) -> Row:
     factory = ExecutorFactory(worker.nodename)
     marks: dict[str, Any] = {}
 
-    def executor(settled: dict[str, Any]) -> Any:
-        made = factory(settled)
+    def executor(settled: dict[str, Any], **options: Any) -> Any:
+        made = factory(settled, **options)  # outages=: the run's, as go.py's factory gets
         configure = made.configure
 
         def configure_and_mark(*args: Any) -> Any:
@@ -290,6 +290,14 @@ def print_farm_cost(results: dict[str, list[Row]]) -> None:
     print("6. The farm status's cost: multi_process(2), farm.json every 2 s against none")
     print("\n".join(table(results, ["multi2", "multi2_nofarm"])))
     print(ratio("farm status on / off", results["multi2"], results["multi2_nofarm"], 0.97))
+    # The same cost as CPU, which other users of the machine disturb less than the wall
+    # clock: on a farm whose cores are all busy, throughput goes as 1 / CPU per spill.
+    cpu = {key: sum(median_of(results[key], field) or 0.0
+                    for field in ("parent_cpu", "worker_cpu")) / results[key][0].spills
+           for key in ("multi2", "multi2_nofarm")}
+    on, off = cpu["multi2"], cpu["multi2_nofarm"]
+    print(f"  CPU per spill, go.py + workers (medians): on {1e3 * on:.2f} ms, off "
+          f"{1e3 * off:.2f} ms: off / on {off / on:.3f}")
 
 
 def versions() -> str:

@@ -9,6 +9,7 @@ onto another configuration flagged; and the single-thread document that says the
 from __future__ import annotations
 
 import glob
+import io
 import json
 import os
 import signal
@@ -110,6 +111,21 @@ def test_a_silent_worker_is_lost_said_once_and_back_once(tmp_path):
     assert [w["state"] for w in document["workers"]] == ["online", "online"]
     assert document["alarms"] == [] and status.progress_text() is None
     assert CATALOGUE["MAUS-147"].found_in(notes[-1]) and len(notes) == 2
+
+
+def test_the_progress_line_names_a_lost_worker(tmp_path):
+    from maus_online.dataflows import ProgressDisplay, RunStatistics
+
+    clock, notes, stream = [1000.0], [], io.StringIO()
+    farm = Farm(FarmSnapshot(workers=(sighting("w1@node", 990.0),)))
+    status = status_of(tmp_path, farm, clock, notes)
+    progress = ProgressDisplay(RunStatistics(), stream)
+    progress.alarms = status.progress_text
+    status.document()
+    progress.update(force=True)
+    assert stream.getvalue().rstrip().endswith(
+        "| MAUS-146 worker w1@node lost: not heard from since "
+        f"{datetime.fromtimestamp(990.0):%H:%M:%S}")
 
 
 def test_a_worker_that_said_goodbye_is_lost_at_once(tmp_path):
@@ -249,6 +265,7 @@ def test_both_workers_listed_one_killed_is_lost_and_restarted_is_online(
         lost = wait_until(lambda: (worker_of(read_farm(images), doomed.nodename)["state"]
                                    == "lost") and read_farm(images),
                           "the killed worker lost in farm.json", 10, go)
+        print(f"killed worker marked lost in farm.json after {time.monotonic() - killed:.1f} s")
         assert time.monotonic() - killed <= 10
         assert worker_of(lost, survivor.nodename)["state"] != "lost"
         assert any(alarm["id"] == "MAUS-146" and doomed.nodename in alarm["text"]
@@ -307,6 +324,20 @@ def test_a_sub_process_on_another_configuration_is_flagged_stale(
                    for alarm in stale["alarms"])
         wait_until(lambda: CATALOGUE["MAUS-148"].found_in(go.stdout),
                    "MAUS-148 in go.py's output", 10, go)
+
+
+def test_input_transform_writes_the_farm_status_with_the_spills_it_stored(
+        start_workers, queue, worker_env, tmp_path):
+    (worker,) = start_workers(1, concurrency=1)
+    result = run_go(queue, worker_env, tmp_path, "--type_of_dataflow",
+                    "multi_process_input_transform", "--spill_count", "3",
+                    "--particles_per_spill", "20", "--image_directory", str(tmp_path / "images"),
+                    "--doc_store_url", f"sqlite:///{tmp_path}/store.db")
+    assert result.returncode == 0, result.stderr
+    document = read_farm(tmp_path / "images")
+    assert document["dataflow"] == "multi_process_input_transform" and document["farm"] is True
+    assert document["run"]["spills_done"] == 5 and document["run"]["spills_in_flight"] == 0
+    assert worker_of(document, worker.nodename)["spills_done"] == 3
 
 
 def test_single_thread_says_there_is_no_farm(queue, worker_env, tmp_path):

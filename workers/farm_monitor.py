@@ -27,6 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from celery import Celery
@@ -46,8 +47,8 @@ LOST_AFTER_HEARTBEATS = 3
 #: Seconds between two ``maus_farm`` queries, and how long one waits for the answers.
 INSPECT_INTERVAL = 4.0
 INSPECT_TIMEOUT = 1.0
-#: Seconds between two looks at the queue's depth.
-QUEUE_INTERVAL = 1.0
+#: Seconds between two looks at the queue's depth (farm.json is written every 2 s).
+QUEUE_INTERVAL = 2.0
 #: Seconds between two attempts to reach a broker that did not answer.
 RECONNECT_INTERVAL = 2.0
 
@@ -134,7 +135,13 @@ class FarmMonitor:
         return self
 
     def snapshot(self) -> FarmSnapshot:
-        return self._snapshot
+        """The farm as this thread last saw it, with go.py's counts and configuration as they
+        are now (the last write of a run has every spill)."""
+        seen = self._snapshot
+        workers = tuple(replace(sighting, **dict(zip(
+            ("spills_done", "failures", "redeliveries"), self.tally.of(sighting.name))))
+            for sighting in seen.workers)
+        return replace(seen, workers=workers, configuration_id=self.configuration_id())
 
     def close(self) -> None:
         self._stop.set()
@@ -224,20 +231,17 @@ class FarmMonitor:
         sightings = []
         for name, answer in self._farm.items():
             worker: Worker | None = self.state.workers.get(name)
-            done, failed, redelivered = self.tally.of(name)
             processes = tuple(sorted((int(pid), config_id) for pid, config_id
                                      in (answer.get("processes") or {}).items()))
             sightings.append(WorkerSighting(
                 name=name, host=name.partition("@")[2] or name,
                 last_heard=self._heard.get(name), joined=answer.get("started"),
                 offline=name in self._offline,
-                active=int(getattr(worker, "active", 0) or 0), processes=processes,
-                spills_done=done, failures=failed, redeliveries=redelivered))
+                active=int(getattr(worker, "active", 0) or 0), processes=processes))
         # The heartbeat interval the farm's workers announce (Celery's default: 2 s).
         freq = max([float(getattr(self.state.workers.get(name), "freq", 0) or 0)
                     for name in self._farm] + [2.0])
         self._snapshot = FarmSnapshot(
-            workers=tuple(sightings), configuration_id=self.configuration_id(),
-            queue=self.queue, queue_depth=self._depth,
+            workers=tuple(sightings), queue=self.queue, queue_depth=self._depth,
             broker_down_since=self._broker_down_since,
             lost_after=LOST_AFTER_HEARTBEATS * freq)
