@@ -435,7 +435,11 @@ def run(args: argparse.Namespace, scratch: Path, workers: list[BenchWorker]) -> 
         measurements = [m for m in measurements if m[0] in ("multi2", "multi2_nofarm")]
     results: dict[str, list[Row]] = {}
     for round_number in range(1, args.repeat + 1):
-        for key, measure in measurements:  # interleaved: a burst of load hits one round
+        order = list(measurements)
+        if round_number % 2 == 0:  # the farm status pair in turn first and second in a round
+            pair = [i for i, (key, _) in enumerate(order) if key in ("multi2", "multi2_nofarm")]
+            order[pair[0]], order[pair[1]] = order[pair[1]], order[pair[0]]
+        for key, measure in order:  # interleaved: a burst of load hits one round
             say(f"round {round_number}/{args.repeat}: {key}")
             results.setdefault(key, []).append(measure())
     load_after = os.getloadavg()

@@ -49,6 +49,8 @@ INSPECT_INTERVAL = 4.0
 INSPECT_TIMEOUT = 1.0
 #: Seconds between two looks at the queue's depth (farm.json is written every 2 s).
 QUEUE_INTERVAL = 2.0
+#: Longest wait for an event before the monitor takes its turn anyway (and sees a stop).
+TURN_INTERVAL = 0.25
 #: Seconds between two attempts to reach a broker that did not answer.
 RECONNECT_INTERVAL = 2.0
 
@@ -76,7 +78,7 @@ class WorkerTally:
 
 class _Receiver(EventReceiver):
     """Celery's event receiver, on go.py's connection, that gives the monitor a turn at
-    every event and at least every second (kombu's ``on_iteration``)."""
+    every event and at least every TURN_INTERVAL s (kombu's ``on_iteration``)."""
 
     connect_max_retries = 1  # a broker that is down: back to the monitor's quiet loop
 
@@ -162,7 +164,8 @@ class FarmMonitor:
                     self._receiver = _Receiver(connection, self)
                     if self._stop.is_set():
                         return
-                    for _ in self._receiver.consume(limit=None, timeout=None, wakeup=True):
+                    for _ in self._receiver.consume(limit=None, timeout=None, wakeup=True,
+                                                    safety_interval=TURN_INTERVAL):
                         pass
             except errors as exc:
                 if self._broker_down_since is None:
