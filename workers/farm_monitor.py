@@ -122,6 +122,7 @@ class FarmMonitor:
         #: The last ``maus_farm`` answer of each worker of this farm.
         self._farm: dict[str, dict[str, Any]] = {}
         self._inspect_now = False
+        self._asked_for: str | None = None
         self._next_inspect = 0.0
         self._next_queue = 0.0
         self._queue_channel: Any = None
@@ -179,15 +180,17 @@ class FarmMonitor:
             self._stop.wait(RECONNECT_INTERVAL)
 
     def turn(self, connection: Any) -> None:
-        """At every event and every second: look at what is due, then publish the snapshot."""
+        """At every event and every TURN_INTERVAL s: look at what is due, then publish."""
         self._broker_down_since = None
         now = time.monotonic()
         if now >= self._next_queue:
             self._next_queue = now + QUEUE_INTERVAL
             self._depth = self._queue_depth(connection)
-        if now >= self._next_inspect or self._inspect_now:
+        # Asked again at once after a birth, so that the new configuration shows in seconds.
+        configuration = self.configuration_id()
+        if now >= self._next_inspect or self._inspect_now or configuration != self._asked_for:
             self._next_inspect = now + INSPECT_INTERVAL
-            self._inspect_now = False
+            self._inspect_now, self._asked_for = False, configuration
             self._inspect()
         self._publish()
 
