@@ -28,6 +28,8 @@ from maus_online.farm_status import (FILE_NAME, FarmSnapshot, FarmStatus, RateWi
 from maus_online.outages import Outages
 from maus_online.registry import build_default_registry
 from tests.celery_workers import WorkerProcess, go_in_background, run_go
+from tests.private_servers import private_rabbitmq, private_redis  # noqa: F401 - fixtures
+from tests.test_outages import farm  # noqa: F401 - one worker on a private broker and Redis
 from tests.processes import wait_until
 
 CHAIN = ("MapPyGroup(MapPyBeamMaker, MapPySimulation, MapPyTOFMCDigitizer, "
@@ -357,3 +359,28 @@ def test_farm_status_false_writes_nothing(queue, worker_env, tmp_path):
                     "--particles_per_spill", "5", "--image_directory", str(tmp_path / "images"))
     assert result.returncode == 0, result.stderr
     assert read_farm(tmp_path / "images") is None
+
+
+@pytest.mark.parametrize("server", ["RabbitMQ", "Redis"])
+def test_a_server_down_is_in_the_farm_status_and_then_up(farm, queue, tmp_path,
+                                                         private_rabbitmq, private_redis,
+                                                         server):
+    take_away, bring_back = {
+        "RabbitMQ": (private_rabbitmq.stop_app, private_rabbitmq.start_app),
+        "Redis": (private_redis.shutdown, private_redis.restart)}[server]
+    env, worker = farm
+    images = tmp_path / "images"
+    with farm_go(queue, env, tmp_path, "--spill_interval", "0.25") as go:
+        wait_until(lambda: born(read_farm(images), [worker.nodename]), "the worker born",
+                   120, go)
+        take_away()
+        try:
+            down = wait_until(lambda: not read_farm(images)["servers"][server]["up"]
+                              and read_farm(images), f"{server} down in farm.json", 60, go)
+        finally:
+            bring_back()
+        assert down["servers"][server]["since"] is not None
+        assert all(down["servers"][other]["up"] for other in down["servers"] if other != server)
+        wait_until(lambda: read_farm(images)["servers"][server]["up"]
+                   and worker_of(read_farm(images), worker.nodename)["state"] != "lost",
+                   f"{server} up again in farm.json, the worker heard", 120, go)
