@@ -302,7 +302,9 @@ def test_a_sub_process_on_another_configuration_is_flagged_stale(
 
     (worker,) = start_workers(1, concurrency=2)
     images = tmp_path / "images"
-    with farm_go(queue, worker_env, tmp_path, "--spill_interval", "1") as go:
+    # A spill every 30 s: the first one births the worker, and the next comes long after
+    # the test has forced one sub-process onto another configuration and seen it flagged.
+    with farm_go(queue, worker_env, tmp_path, "--spill_interval", "30") as go:
         document = wait_until(lambda: born(read_farm(images), [worker.nodename])
                               and read_farm(images), "the worker born in farm.json", 120, go)
         victim = worker_of(document, worker.nodename)["processes"][0]["pid"]
