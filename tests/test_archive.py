@@ -17,13 +17,13 @@ import maus_online.run_record
 from maus_online import __version__
 from maus_online.catalogue import CATALOGUE
 from maus_online.errors import ConfigurationError
-from maus_online.farm_status import FILE_NAME as FARM_FILE  # farm.json: not a plot
 from maus_online.run_record import RunRecord
 from maus_online.spill import skeleton
 from outputters.archive import (STALE_SECONDS, ArchiveError, ArchivedPlot, RunArchive,
                                 archive_directory, histogram_entries)
 from tests.celery_workers import GO_TIMEOUT, go_in_background, run_go
 from tests.conftest import REPO_ROOT, make_config
+from tests.image_directory import sidecar_paths
 from tests.processes import wait_until
 
 #: Small spills, drawn in go.py itself: a run of a few spills takes seconds.
@@ -59,7 +59,7 @@ def utc(text: str) -> datetime.datetime:
 def assert_final_plots_kept(archive_run: Path, images: Path, document: dict) -> None:
     """The archive's files are byte for byte the final ones of the image directory."""
     sidecars = {json.loads(path.read_text())["image"]["tag"]: path
-                for path in images.glob("*.json") if path.name != FARM_FILE}
+                for path in sidecar_paths(images)}
     assert set(document["plots"]) == set(sidecars)
     for tag, plot in document["plots"].items():
         assert plot["sidecar"] == sidecars[tag].name
@@ -135,8 +135,7 @@ def test_a_run_interrupted_by_ctrl_c_is_archived_incomplete(queue, worker_env, t
     args = [*FAST, "--run_number", "12", "--spill_count", "10000", "--spill_interval", "0.05",
             "--refresh_rate", "2", "--reducers", "ReducePyHistogramTDCADCCounts"]
     with go_in_background(queue, worker_env, tmp_path, *args) as process:
-        wait_until(lambda: [p for p in (tmp_path / "images").glob("*.json")
-                            if p.name != FARM_FILE], "the first plots",
+        wait_until(lambda: sidecar_paths(tmp_path / "images"), "the first plots",
                    process=process)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=GO_TIMEOUT)

@@ -15,7 +15,6 @@ import pytest
 
 import reducers.reference
 from maus_online.errors import ConfigurationError
-from maus_online.farm_status import FILE_NAME as FARM_FILE  # farm.json: not a plot
 from reducers.drawing import plot_from_json, plot_json
 from reducers.harness import ReducerHarness
 from reducers.plotting import Plot, Reference, regular_axis
@@ -24,6 +23,7 @@ from reducers.tof_plot import ReducePyTOFPlot
 from reducers.tof_time_root import ReducePyTOFTimeROOT
 from tests.celery_workers import run_go
 from tests.conftest import make_config
+from tests.image_directory import sidecar_paths
 from tests.test_root_reducer import needs_root
 from tests.tof_helpers import run_chain
 
@@ -37,7 +37,7 @@ def go(queue, worker_env, cwd, *args):
 
 def sidecars(directory: Path) -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text())["image"]
-            for path in directory.glob("*.json") if path.name not in ("run.json", FARM_FILE)}
+            for path in sidecar_paths(directory)}
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import signal
 import subprocess
 
 from maus_online.doc_store import open_doc_store
-from maus_online.farm_status import FILE_NAME as FARM_FILE  # farm.json: not a plot
 from tests.celery_workers import GO_TIMEOUT, go_in_background as background, run_go
+from tests.image_directory import sidecar_paths
 from tests.processes import wait_until
 
 COMMON = ["--particles_per_spill", "30", "--random_seed", "11"]
@@ -31,7 +31,7 @@ def store_of(args):
 def sidecars(directory):
     """Every image document's metadata by tag: spills seen and histogram contents."""
     result = {}
-    for path in sorted(p for p in directory.glob("*.json") if p.name != FARM_FILE):
+    for path in sidecar_paths(directory):
         image = json.loads(path.read_text())["image"]
         result[image["tag"]] = (image["spills_seen"], image["histograms"])
     return result

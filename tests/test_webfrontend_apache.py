@@ -29,7 +29,7 @@ if str(WEBFRONTEND) not in sys.path:
     sys.path.insert(0, str(WEBFRONTEND))
 
 import servers  # noqa: E402  (webfrontend/servers.py)
-from maus_online.farm_status import FILE_NAME as FARM_FILE  # noqa: E402 - not a plot
+from tests.image_directory import sidecar_paths
 
 APACHE_MODULES = Path("/usr/lib/apache2/modules")
 PAGE_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
@@ -195,8 +195,7 @@ def test_json_api_and_image_files(apache, served):
     status, headers, body = fetch(url + "/api/images")
     assert status == 200 and headers["Content-Type"] == "application/json"
     listing = json.loads(body)
-    on_disk = sorted(path.stem for path in (Path(served.root) / "images").glob("*.json")
-                     if path.name != FARM_FILE)
+    on_disk = [path.stem for path in sidecar_paths(Path(served.root) / "images")]
     assert listing["count"] == 20 and sorted(i["tag"] for i in listing["images"]) == on_disk
     status, _, body = fetch(url + "/api/images/tof_time_01")
     detail = json.loads(body)

@@ -24,7 +24,7 @@ if str(WEBFRONTEND) not in sys.path:
     sys.path.insert(0, str(WEBFRONTEND))
 
 import servers  # noqa: E402  (webfrontend/servers.py)
-from maus_online.farm_status import FILE_NAME as FARM_FILE  # noqa: E402 - not a plot
+from tests.image_directory import sidecar_paths
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -83,8 +83,7 @@ def archive(tmp_path, image_directory):
 
 
 def write_run_json(directory: Path, number: int, spills: int, *, complete: bool = True):
-    sidecars = sorted(path for path in directory.glob("*.json")
-                      if path.name not in ("run.json", FARM_FILE))
+    sidecars = sidecar_paths(directory)
     document = {
         "format": 1, "run_number": number, "complete": complete,
         "archived_at": f"2026-12-01T1{number - 6}:00:00+00:00",
@@ -192,9 +191,8 @@ def test_dashboard_follows_a_live_run_then_search_and_detail(
     page.select_option("select[name=keyword]", "TOF1")
     page.click("form.search button[type=submit]")
     page.wait_for_url("**/?keyword=TOF1*")
-    expected = sorted(sidecar.stem for sidecar in image_directory.glob("*.json")
-                      if sidecar.name != FARM_FILE
-                      and "TOF1" in json.loads(sidecar.read_text())["image"]["keywords"])
+    expected = sorted(sidecar.stem for sidecar in sidecar_paths(image_directory)
+                      if "TOF1" in json.loads(sidecar.read_text())["image"]["keywords"])
     shown = sorted(page.locator("article.card").evaluate_all(
         "(cards) => cards.map((card) => card.dataset.series)"))
     assert shown == expected and len(shown) == 4
