@@ -19,7 +19,10 @@ Measured side by side, in interleaved rounds:
    and the worker cores that rate would keep busy at this chain's cost;
 4. **merge-output alone**, reading stored partials (real ones, from this chain) out of
    SQLite: spills/s on one core;
-5. the SQLite store's size (file + WAL) after each ``multi_process(2)`` run.
+5. the SQLite store's size (file + WAL) after each ``multi_process(2)`` run;
+6. **the farm status's cost**: ``multi_process(2)`` with ``farm.json`` written every 2 s (the
+   default, as in every other row) against the same run with ``--farm_status false``, round by
+   round (target >= 0.97). ``--farm-only`` measures this pair alone.
 
 **Rates** count physics spills, from the start (the first spill read; for ``multi_process``
 the end of the workers' birth; for the Pool every process born) to the moment the end of the
@@ -112,8 +115,8 @@ def run_multi(config: dict[str, Any], worker: BenchWorker, label: str) -> Row:
     factory = ExecutorFactory(worker.nodename)
     marks: dict[str, Any] = {}
 
-    def executor(settled: dict[str, Any]) -> Any:
-        made = factory(settled)
+    def executor(settled: dict[str, Any], **options: Any) -> Any:
+        made = factory(settled, **options)  # outages=: the run's, as go.py's factory gets
         configure = made.configure
 
         def configure_and_mark(*args: Any) -> Any:
@@ -283,6 +286,20 @@ def ratio(label: str, numerators: list[Row], denominators: list[Row],
     return line
 
 
+def print_farm_cost(results: dict[str, list[Row]]) -> None:
+    print("6. The farm status's cost: multi_process(2), farm.json every 2 s against none")
+    print("\n".join(table(results, ["multi2", "multi2_nofarm"])))
+    print(ratio("farm status on / off", results["multi2"], results["multi2_nofarm"], 0.97))
+    # The same cost as CPU, which other users of the machine disturb less than the wall
+    # clock: on a farm whose cores are all busy, throughput goes as 1 / CPU per spill.
+    cpu = {key: sum(median_of(results[key], field) or 0.0
+                    for field in ("parent_cpu", "worker_cpu")) / results[key][0].spills
+           for key in ("multi2", "multi2_nofarm")}
+    on, off = cpu["multi2"], cpu["multi2_nofarm"]
+    print(f"  CPU per spill, go.py + workers (medians): on {1e3 * on:.2f} ms, off "
+          f"{1e3 * off:.2f} ms: off / on {off / on:.3f}")
+
+
 def versions() -> str:
     found = []
     for name in ("celery", "kombu", "redis", "orjson", "boost-histogram", "matplotlib"):
@@ -310,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a small smoke run: 30 spills, one round")
     parser.add_argument("--repeat", type=int, default=None,
                         help="interleaved rounds of every measurement (default 3, 1 with --quick)")
+    parser.add_argument("--farm-only", action="store_true",
+                        help="measure only section 6: multi_process(2) with the farm status "
+                             "on and off")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="stop (and stop the workers) after this many seconds (default 1800)")
     args = parser.parse_args(argv)
@@ -369,6 +389,7 @@ def run(args: argparse.Namespace, scratch: Path, workers: list[BenchWorker]) -> 
         "refresh_rate": n + 1, "image_directory": str(scratch / "images"),
         "doc_store_url": f"sqlite:///{scratch / 'store.sqlite'}"})
     every_10 = dict(at_end, refresh_rate=10)
+    no_farm = dict(at_end, farm_status=False)
     env = worker_env(scratch)
     load_before = os.getloadavg()
 
@@ -392,7 +413,7 @@ def run(args: argparse.Namespace, scratch: Path, workers: list[BenchWorker]) -> 
         return dict(config, task_queue=worker.queue)
 
     say("making real stored partials for merge-output alone")
-    bodies = stored_partials(at_end, min(n, 150))
+    bodies = [] if args.farm_only else stored_partials(at_end, min(n, 150))
     merge_spills = 300 if args.quick else MERGE_SPILLS
     measurements: list[tuple[str, Callable[[], Row]]] = [
         ("single", lambda: run_single_thread(at_end, "pipeline_single_thread")),
@@ -400,6 +421,9 @@ def run(args: argparse.Namespace, scratch: Path, workers: list[BenchWorker]) -> 
                                      "multi_process, 1 sub-process (-c 1)")),
         ("multi2", lambda: run_multi(on(at_end, worker2), worker2,
                                      "multi_process, 2 sub-processes (-c 2)")),
+        # Right after its pair: the two of a round run seconds apart.
+        ("multi2_nofarm", lambda: run_multi(on(no_farm, worker2), worker2,
+                                            "multi_process(2), farm status off")),
         ("pool", lambda: run_pool(at_end, 2, "multiprocessing.Pool(2): spill side, parent adds")),
         ("single10", lambda: run_single_thread(every_10, "pipeline_single_thread, refresh 10")),
         ("multi2_10", lambda: run_multi(on(every_10, worker2), worker2,
@@ -407,9 +431,15 @@ def run(args: argparse.Namespace, scratch: Path, workers: list[BenchWorker]) -> 
         ("merge", lambda: run_merge_only(at_end, bodies, merge_spills,
                                          "merge-output alone, stored partials")),
     ]
+    if args.farm_only:
+        measurements = [m for m in measurements if m[0] in ("multi2", "multi2_nofarm")]
     results: dict[str, list[Row]] = {}
     for round_number in range(1, args.repeat + 1):
-        for key, measure in measurements:  # interleaved: a burst of load hits one round
+        order = list(measurements)
+        if round_number % 2 == 0:  # the farm status pair in turn first and second in a round
+            pair = [i for i, (key, _) in enumerate(order) if key in ("multi2", "multi2_nofarm")]
+            order[pair[0]], order[pair[1]] = order[pair[1]], order[pair[0]]
+        for key, measure in order:  # interleaved: a burst of load hits one round
             say(f"round {round_number}/{args.repeat}: {key}")
             results.setdefault(key, []).append(measure())
     load_after = os.getloadavg()
@@ -429,6 +459,9 @@ def run(args: argparse.Namespace, scratch: Path, workers: list[BenchWorker]) -> 
           "of the run reached the outputs (every spill reduced); 'final draw s': the end-of-run "
           "images drawn after that (the same 20 plots everywhere)")
     print()
+    if args.farm_only:
+        print_farm_cost(results)
+        return 0
     print(f"1. Images at the end of the run (refresh_rate {n + 1})")
     print("\n".join(table(results, ["single", "multi1", "multi2", "pool"])))
     print(ratio("multi_process(2) / single_thread", results["multi2"], results["single"], 1.4))
@@ -467,6 +500,8 @@ def run(args: argparse.Namespace, scratch: Path, workers: list[BenchWorker]) -> 
     print(f"5. SQLite store (file + WAL) after each {n}-spill multi_process(2) run: "
           f"{', '.join(f'{size / 1e6:.1f}' for size in sizes)} MB (target < 50 MB: "
           f"{'met' if max(sizes) < 50e6 else 'MISSED'})")
+    print()
+    print_farm_cost(results)
     for rows in results.values():
         for row in rows:
             if row.failed:

@@ -224,6 +224,20 @@ CATALOGUE: dict[str, Message] = _messages(
     Message("MAUS-144", "information", "go.py",
             "restart_run: the stream an earlier go.py left unfinished ({input}) is started "
             "over; merge-output closes its open run and begins again"),
+    # --- 145-149: the farm status, farm.json (maus_online/farm_status.py) -------------------
+    Message("MAUS-145", "plots", "go.py",
+            "the farm status {path} was not written: {reason}; the run goes on, and the farm "
+            "page shows the last status written, as old"),
+    Message("MAUS-146", "restarting", "go.py",
+            "worker {worker} lost: not heard from since {since}"),
+    Message("MAUS-147", "information", "go.py",
+            "worker {worker} answers again, after {seconds} s unheard"),
+    Message("MAUS-148", "restarting", "go.py",
+            "worker {worker} sub-process {pid} runs configuration {theirs}, not go.py's "
+            "{ours}: it refuses the run's spills"),
+    Message("MAUS-149", "information", "go.py",
+            "worker {worker} on {host} joined the farm at {since}; it is given the run's "
+            "configuration with its first spill"),
     Message("MAUS-141", "paused", "go.py",
             "{server} {url} stayed unreachable longer than server_outage_timeout = {timeout} s "
             "({reason}); the run ends here, with the images of every spill reduced so far"),

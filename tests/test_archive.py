@@ -138,7 +138,7 @@ def test_a_run_interrupted_by_ctrl_c_is_archived_incomplete(queue, worker_env, t
     args = [*FAST, "--run_number", "12", "--spill_count", "10000", "--spill_interval", "0.05",
             "--refresh_rate", "2", "--reducers", "ReducePyHistogramTDCADCCounts"]
     with go_in_background(queue, worker_env, tmp_path, *args) as process:
-        wait_until(lambda: list((tmp_path / "images").glob("*.json")), "the first plots",
+        wait_until(lambda: sidecar_paths(tmp_path / "images"), "the first plots",
                    process=process)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=GO_TIMEOUT)

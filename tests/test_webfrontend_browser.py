@@ -83,7 +83,7 @@ def archive(tmp_path, image_directory):
 
 
 def write_run_json(directory: Path, number: int, spills: int, *, complete: bool = True):
-    sidecars = sorted(path for path in directory.glob("*.json") if path.name != "run.json")
+    sidecars = sidecar_paths(directory)
     document = {
         "format": 1, "run_number": number, "complete": complete,
         "archived_at": f"2026-12-01T1{number - 6}:00:00+00:00",

@@ -32,11 +32,15 @@ log = logging.getLogger(__name__)
 
 #: Seconds a status query waits for one sub-process.
 STATUS_TIMEOUT = 5.0
+#: Seconds the farm status's query waits for one sub-process (it asks every few seconds).
+PEEK_TIMEOUT = 1.0
 
 # State of the worker's main process; a sub-process inherits it when it is forked.
 _channel_directory: Path | None = None
 _committed: dict[str, Any] | None = None
 _channel: ChildChannel | None = None
+#: When this worker started (epoch s): the farm status's "joined".
+_started: float | None = None
 
 Ask = Callable[[int, dict[str, Any], float], dict[str, Any]]
 
@@ -45,8 +49,9 @@ Ask = Callable[[int, dict[str, Any], float], dict[str, Any]]
 
 @signals.worker_init.connect
 def _make_channel_directory(**_: Any) -> None:
-    global _channel_directory
+    global _channel_directory, _started
     _channel_directory = make_channel_directory()
+    _started = time.time()
 
 
 @signals.worker_process_init.connect
@@ -87,6 +92,8 @@ def handle_request(request: dict[str, Any]) -> dict[str, Any]:
         return host.birth(request["spill_side"], request["configuration"], request["config_id"])
     if request.get("command") == "status":
         return host.status()
+    if request.get("command") == "peek":
+        return host.peek()
     return {"ok": False, "error": {"type": "UnknownCommand",
                                    "message": f"unknown request {request.get('command')!r}"}}
 
@@ -185,3 +192,25 @@ def maus_configuration(state: Any) -> dict:
             "specification": spill_side.get("transform"),
             "fillers": spill_side.get("fillers", []),
             "version": __version__, "processes": processes}
+
+
+@inspect_command()
+def maus_farm(state: Any) -> dict:
+    """What go.py's farm status shows of this worker: when it started, the queues it consumes,
+    its configuration ID, and each sub-process's, in that sub-process's own word.
+
+    Each sub-process is asked (over its control channel, without waiting for the spill it
+    processes) rather than answered for from the births this process saw: a sub-process
+    forked to replace a dead one births itself, and may have failed to (MAUS-203).
+    """
+    list_pids, ask = _asker(state)
+    processes = {}
+    for pid in list_pids():
+        reply = ask(pid, {"command": "peek"}, PEEK_TIMEOUT)
+        processes[str(pid)] = reply.get("config_id")
+    try:
+        queues = sorted(queue.name for queue in state.consumer.task_consumer.queues)
+    except AttributeError:  # not consuming yet
+        queues = []
+    return {"started": _started, "queues": queues,
+            "config_id": (_committed or {}).get("config_id"), "processes": processes}

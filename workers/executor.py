@@ -29,6 +29,7 @@ from maus_online.specification import format_specification
 
 from .app import TASK_NAME, app as default_app, configure_app
 from .errors import one_line
+from .farm_monitor import FarmMonitor, WorkerTally
 from .spill_exchange import SpillExchange, input_key
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,13 @@ class CeleryExecutor:
         #: Task IDs whose results arrived (Celery called back while draining the back end).
         self._arrived: deque[str] = deque()
         self._birth: dict[str, Any] = {}
+        #: Spills done and failed, and tasks redelivered, per worker (the farm status).
+        self.tally = WorkerTally()
+
+    def farm_view(self) -> FarmMonitor:
+        """A running view of the farm that consumes this executor's queue (farm.json)."""
+        return FarmMonitor(self.config, self.app, configuration_id=lambda: self.config_id,
+                           tally=self.tally).start()
 
     # --- Birth ----------------------------------------------------------------------------
 
@@ -330,7 +338,12 @@ class CeleryExecutor:
     def _complete(self, ticket: str) -> list[Completed]:
         task = self._pending.pop(ticket)
         try:
-            return self._completed(ticket, task)
+            completed = self._completed(ticket, task)
+            value = task.result.result if isinstance(task.result.result, dict) else {}
+            self.tally.count(completed[0].worker if completed else "?", len(completed),
+                             sum(c.error is not None for c in completed),
+                             bool(value.get("redelivered")))
+            return completed
         finally:
             self._forget(task.result)  # the back end keeps nothing of a collected spill
             try:

@@ -86,6 +86,11 @@ class TransformHost:
         with self._lock:
             return self._status()
 
+    def peek(self) -> dict[str, Any]:
+        """:meth:`status` without the lock: answered at once, even while a spill is processed
+        (the farm status asks every few seconds and must not wait on a slow map)."""
+        return self._status()
+
     def _status(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "config_id": self.config_id,
                 "ok": self.error is None and self.side is not None, "error": self.error}

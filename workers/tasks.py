@@ -71,8 +71,11 @@ def execute_transform(self, batch: list[dict[str, Any]] | None = None,
     """
     host = current_host()
     # The node name (w1@host) tells workers on one machine apart.
+    # The broker's flag: another worker (or this one, before it died) had the task first;
+    # go.py counts it per worker in the farm status.
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     where = {"hostname": self.request.hostname or socket.gethostname(), "pid": os.getpid(),
-             "seqs": [item.get("seq") for item in batch or ()]}
+             "seqs": [item.get("seq") for item in batch or ()], "redelivered": redelivered}
     failed: dict[str, Any] = {}
     try:
         # Checked before a spill is even read, and again under the lock that processes it

@@ -21,6 +21,7 @@ from typing import Any
 from ..catalogue import say
 from ..doc_store import DocumentStore, Retrying, absolute_store_url, open_doc_store
 from ..errors import ConfigurationError
+from ..farm_status import FarmStatus, RunCounts, StoreWatch, WatchedRetrying, servers_of
 from ..outages import Outages
 from .assembly import Stages
 from .executor import ExecutorFactory
@@ -64,12 +65,28 @@ def _producer(job: Job, stages: Stages, config: Mapping[str, Any], stats: RunSta
               store: DocumentStore | None) -> tuple[InputTransform, DocumentStore]:
     """The input half of a job: its store, its executor and its input, opened and born (each
     closed when the job ends), and the producer that joins them, numbering from the store."""
-    retrying = _retrying(config, progress)
+    watch = StoreWatch()
+    retrying = WatchedRetrying(config["server_outage_timeout"], progress.note, watch)
     store = _open_store(job, config, store, retrying)
     outages = Outages(config["server_outage_timeout"], progress.note)
     progress.paused = lambda: outages.paused
     workers = executor(config, outages=outages)
     job.closing(workers.close, "closing the executor")
+    farm_view = getattr(workers, "farm_view", None)  # the in-process executor has no farm
+    if config["farm_status"] and farm_view is not None:
+        merged = config["type_of_dataflow"] == "multi_process"  # else done = stored
+
+        def counts() -> RunCounts:
+            return RunCounts(stats.runs[-1] if stats.runs else None, stats.spills_in,
+                             stats.in_flight,
+                             stats.spills_done if merged else stats.spills_stored,
+                             stats.spills_failed if merged else stats.transform_failures)
+
+        status = FarmStatus(config, counts, dataflow=config["type_of_dataflow"],
+                            farm=farm_view(), servers=servers_of(outages, watch),
+                            note=progress.note).start()
+        progress.alarms = status.progress_text
+        job.closing(status.close, "closing the farm status")
     job.born(stages.inputter, config)
     producer = InputTransform(spill_side_spec(stages), config, stats, progress, workers,
                               store, retrying)

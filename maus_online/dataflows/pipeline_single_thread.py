@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..configuration import configuration_id
+from ..farm_status import FarmStatus, RunCounts
 from .assembly import Stages
 from .job import Job, Stop
 from .merge import MergeOutput
@@ -23,6 +25,12 @@ def run_pipeline_single_thread(stages: Stages, config: Mapping[str, Any],
     """Run the whole job; Ctrl-C ends the open run cleanly (its reducers still emit)."""
     merge = MergeOutput(stages.reducers, stages.outputters, config, stats)
     with Job(stats, progress) as job:
+        if config["farm_status"]:  # no farm: farm.json says so, with this go.py's own rate
+            status = FarmStatus(config, lambda: RunCounts(
+                stats.runs[-1] if stats.runs else None, stats.spills_in, 0,
+                stats.spills_done, stats.spills_failed), dataflow="pipeline_single_thread",
+                configuration_id=configuration_id(config), note=progress.note).start()
+            job.closing(status.close, "closing the farm status")
         job.born(stages.inputter, config)
         side = SpillSide.for_stages(stages)
         job.born(side, config)

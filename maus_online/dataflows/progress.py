@@ -28,6 +28,8 @@ class ProgressDisplay:
         self._drawn = False
         #: What is paused and why (a server down), shown at the end of the line; None: nothing.
         self.paused: Callable[[], str | None] = lambda: None
+        #: The farm's alarms (a worker lost, MAUS-146), shown after it; None: none.
+        self.alarms: Callable[[], str | None] = lambda: None
 
     def update(self, force: bool = False) -> None:
         if not self.enabled:
@@ -40,6 +42,9 @@ class ProgressDisplay:
         paused = self.paused()
         if paused:
             line += f" | {paused}"
+        alarms = self.alarms()
+        if alarms:
+            line += f" | {alarms}"
         if self.on_terminal:
             self.stream.write("\r\x1b[K" + line)
             self._drawn = True
