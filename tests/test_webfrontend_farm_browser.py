@@ -1,12 +1,14 @@
 """The farm in a real browser (Playwright, Debian's chromium, Django's server): a lost worker
 turns every page's header into a red banner, /farm shows the table with a sparkline per
 worker, and both come back to a healthy line within a refresh once farm.json says so,
-without the page being loaded again. The screenshot test-output/farm.png is the one in
-docs/webfrontend.md (docs/images/webfrontend_farm.png, copied by hand).
+without the page being loaded again. The last test goes the whole way: two real workers,
+go.py's own farm.json, one worker SIGKILLed; its /farm is the screenshot of docs/webfrontend.md
+(docs/images/webfrontend_farm.png).
 """
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from tests.test_webfrontend_browser import (  # noqa: F401  (fixtures)
     SCREENSHOTS,
@@ -18,6 +20,7 @@ from tests.test_webfrontend_browser import (  # noqa: F401  (fixtures)
 # expression with eval(), which the pages' Content-Security-Policy (no 'unsafe-eval') refuses.
 from tests.test_webfrontend_farm import HOSTILE_NAME, RAMP, farm_document, write_farm
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Two refreshes of farm.js (2 s each) and a margin for a loaded machine.
 REFRESH_MS = 15_000
 RED = "rgb(198, 40, 40)"
@@ -95,3 +98,45 @@ def test_a_lost_worker_is_a_red_banner_until_the_farm_is_healthy(page, tmp_path,
         assert page.evaluate("window.mausNoReload") == "the dashboard"
         page.screenshot(path=str(SCREENSHOTS / "farm-dashboard.png"))
     assert page.errors == []
+
+
+def test_a_real_worker_killed_is_a_red_banner_in_the_browser_and_lost_in_metrics(
+        page, start_workers, queue, worker_env, tmp_path):
+    """The whole way: two real workers and go.py's farm.json, one worker SIGKILLed, then the
+    page and /metrics of the web server reading that image directory."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.processes import wait_until
+    from tests.test_farm_status import farm_go, read_farm, worker_of
+
+    doomed, survivor = start_workers(2, concurrency=1)
+    images = tmp_path / "images"
+    with farm_go(queue, worker_env, tmp_path, "--spill_interval", "0.25") as go:
+        wait_until(lambda: all(worker_of(read_farm(images), worker.nodename) is not None
+                               for worker in (doomed, survivor)),
+                   "both workers in farm.json", 120, go)
+        with serving(tmp_path, images) as url:
+            page.goto(url)
+            assert "farm-alarm" not in page.locator("#farm-header").get_attribute("class")
+            doomed.kill()  # SIGKILL: no goodbye, only the silence of its heartbeats
+            header_is(page, alarm=True)  # farm.json says lost, farm.js shows it: no reload
+            banner = page.locator("#farm-header").inner_text()
+            assert "MAUS-323" in banner and doomed.nodename in banner, banner
+            assert survivor.nodename not in banner
+            page.goto(url + "farm")
+            assert page.locator(f'tr[data-worker="{doomed.nodename}"]').get_attribute(
+                "class") == "worker worker-lost"
+            page.wait_for_function("() => document.querySelectorAll("
+                                   "'#farm-workers svg.sparkline polyline').length === 2",
+                                   timeout=REFRESH_MS)
+            page.screenshot(path=str(tmp_path / "farm.png"), full_page=True)
+            SCREENSHOTS.mkdir(exist_ok=True)
+            shutil.copyfile(tmp_path / "farm.png", SCREENSHOTS / "farm-real.png")
+            shutil.copyfile(tmp_path / "farm.png", REPO_ROOT / "docs/images/webfrontend_farm.png")
+            families = {family.name: family for family in text_string_to_metric_families(
+                page.request.get(url + "metrics").text())}
+            workers = {sample.labels["state"]: sample.value
+                       for sample in families["maus_online_workers"].samples}
+            assert workers.get("lost") == 1 and workers.get("online", 0) + workers.get(
+                "busy", 0) == 1, workers
+        assert page.errors == []
