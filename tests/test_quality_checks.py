@@ -175,7 +175,7 @@ def write(tmp_path, text: str, name="checks.toml"):
     return str(path)
 
 
-def test_a_check_that_raises_is_null_with_its_error_and_the_others_still_run(tmp_path):
+def test_a_check_that_raises_is_null_with_its_error_and_the_others_still_run(tmp_path, caplog):
     checks = quality_checks({"quality_checks_file": write(tmp_path, """
         format_version = 1
         [groups]
@@ -199,6 +199,11 @@ def test_a_check_that_raises_is_null_with_its_error_and_the_others_still_run(tmp
                        "reason": "50 entries, at least 10 needed"}
     assert judge.quality("tof_nsp", {}, None, Context()) == {"level": NULL, "groups": [],
                                                              "checks": []}
+    # It fails again at the next refresh: the sidecar says so again, the log only once.
+    again = judge.quality("tof_time_01", {"Triggers": gaussian(28.0, 0.2, 50)}, None,
+                          Context(tag="tof_time_01"))
+    assert again["checks"][0] == failed
+    assert [r.getMessage() for r in caplog.records].count(failed["reason"]) == 1
 
 
 def test_the_sidecar_quality_is_valid_against_the_image_schema():

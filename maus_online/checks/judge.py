@@ -38,6 +38,9 @@ class Judge:
         self.checks = checks
         self.reducer = reducer
         self._plans: dict[str, tuple[list[CheckBase], list[str]]] = {}
+        #: (check, tag) pairs whose failure is logged already: a broken check fails at every
+        #: refresh, and the log needs it once per run (the sidecar says it every time).
+        self._logged: set[tuple[str, str]] = set()
 
     def plan(self, tag: str) -> tuple[list[CheckBase], list[str]]:
         """The checks and the groups of plot ``tag``."""
@@ -65,6 +68,8 @@ class Judge:
         except Exception as exc:  # noqa: BLE001 - recorded as Null, the other checks run
             reason = say("MAUS-177", check=name, tag=tag,
                          error=describe_error(exc).splitlines()[0])
-            log.warning("%s", reason)
+            if (name, tag) not in self._logged:
+                self._logged.add((name, tag))
+                log.warning("%s", reason)
             return Quality(NULL, None, reason, name)
         return Quality(verdict.level, verdict.value, verdict.reason, name)
