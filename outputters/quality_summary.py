@@ -40,16 +40,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from maus_online.catalogue import say
+# The levels, their ranking and the order the counts are written in are the checks' own.
+from maus_online.checks.levels import LEVELS as COUNT_ORDER
+from maus_online.checks.levels import SEVERITY
+from maus_online.checks.levels import worst_level as worst
 from maus_online.errors import MausError
 
 #: Version of quality.json's layout; readers refuse versions they do not know.
 FORMAT_VERSION = 1
 QUALITY_FILE = "quality.json"
-#: The levels, from the least to the most severe; Null: no check could say.
-LEVELS = ("Null", "Good", "Medium", "Bad")
-SEVERITY = {level: rank for rank, level in enumerate(LEVELS)}
-#: The levels in the order the counts are written (and the dashboard shows them).
-COUNT_ORDER = ("Good", "Medium", "Bad", "Null")
 #: The detector groups, in the order of display.
 GROUPS = ("TOF0", "TOF1", "TOF2", "time of flight", "DAQ")
 #: histogram_auto_number's suffix: its refreshes are one plot.
@@ -75,15 +74,6 @@ class PlotQuality:
     def entry(self) -> dict[str, Any]:
         return {"tag": self.tag, "level": self.level, "reason": self.reason,
                 "check": self.check}
-
-
-def worst(levels: list[str] | tuple[str, ...]) -> str:
-    """The most severe of ``levels``; Null for none.
-
-    >>> worst(["Good", "Null", "Medium"]), worst(["Null"]), worst([])
-    ('Medium', 'Null', 'Null')
-    """
-    return max(levels, key=SEVERITY.__getitem__, default="Null")
 
 
 def counts_of(levels: list[str]) -> dict[str, int]:

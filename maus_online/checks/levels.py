@@ -38,7 +38,17 @@ class Quality:
 def worst(qualities: Iterable[Quality]) -> str:
     """The worst level of ``qualities``: Bad > Medium > Good; Null only when all are Null or
     there are none."""
-    return max((q.level for q in qualities), key=SEVERITY.__getitem__, default=NULL)
+    return worst_level(q.level for q in qualities)
+
+
+def worst_level(levels: Iterable[str]) -> str:
+    """The worst of ``levels`` (names), as :func:`worst` ranks them: what a plot's level is
+    to its checks' is what a group's is to its plots' (outputters/quality_summary.py).
+
+    >>> worst_level(["Good", "Null", "Medium"]), worst_level(["Null"]), worst_level([])
+    ('Medium', 'Null', 'Null')
+    """
+    return max(levels, key=SEVERITY.__getitem__, default=NULL)
 
 
 def graded(value: float, medium: float, bad: float, higher_is_worse: bool = True) -> str:
